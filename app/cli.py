@@ -15,6 +15,7 @@ from app.settings import load_settings
 from app.workspace import Workspace
 from domain.errors import CostpilotError
 
+
 def root(
     ctx: typer.Context,
     workspace: Path | None = typer.Option(

@@ -81,7 +81,9 @@ def load_settings(home: Path | None = None, **overrides: Any) -> Settings:
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{toml_file}: not valid TOML: {exc}") from None
     # A subclass bound to this workspace's file: no global state between calls.
-    bound = type("WorkspaceSettings", (Settings,), {"model_config": {**Settings.model_config, "toml_file": toml_file}})
+    bound = type(
+        "WorkspaceSettings", (Settings,), {"model_config": {**Settings.model_config, "toml_file": toml_file}}
+    )
     try:
         init: dict[str, Any] = {k: v for k, v in overrides.items() if v is not None}
         if home is not None:

@@ -27,7 +27,8 @@ class FileChange(BaseModel):
     before: str
     after: str
     changed_fields: list[str] = Field(
-        default_factory=list, description="YAML paths the patch set, e.g. spec.template.spec.containers[api].resources.requests.cpu"
+        default_factory=list,
+        description="YAML paths the patch set, e.g. spec.template.spec.containers[api].resources.requests.cpu",
     )
 
 
@@ -42,7 +43,9 @@ class PlannedChange(BaseModel):
     findings: list[Finding]
     files: list[FileChange]
     diff: str = Field(description="unified diff of all files")
-    allowed_fields: list[str] = Field(default_factory=list, description="field patterns the playbook may change")
+    allowed_fields: list[str] = Field(
+        default_factory=list, description="field patterns the playbook may change"
+    )
     monthly_cost_now: Money = Decimal(0)
     monthly_cost_after: Money = Decimal(0)
     cost_increase_reason: str | None = None

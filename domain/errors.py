@@ -1,11 +1,11 @@
 """The one exception tree of costpilot.
 
-    CostpilotError            base; caught once at the CLI edge → one line on stderr, exit 2
-    ├── InputError            bad user input: a period, a dimension, a flag value, a file
-    │   └── FileRejected      a file unusable as a whole (nothing of it was loaded)
-    ├── ConfigError           bad settings or policy/playbook files
-    ├── DataError             the data cannot answer (empty period, mixed currency, no history)
-    └── ExternalError         a service (Prometheus, a forge, Slack) failed or refused
+CostpilotError            base; caught once at the CLI edge → one line on stderr, exit 2
+├── InputError            bad user input: a period, a dimension, a flag value, a file
+│   └── FileRejected      a file unusable as a whole (nothing of it was loaded)
+├── ConfigError           bad settings or policy/playbook files
+├── DataError             the data cannot answer (empty period, mixed currency, no history)
+└── ExternalError         a service (Prometheus, a forge, Slack) failed or refused
 """
 
 from __future__ import annotations

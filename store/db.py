@@ -21,7 +21,9 @@ def create_engine_for(url: str) -> Engine:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg2://" + url.removeprefix("postgresql://")
     if not (url.startswith("sqlite") or url.startswith("postgresql")):
-        raise ConfigError(f"COSTPILOT_DATABASE_URL: unsupported database {url.split(':')[0]!r} (sqlite or postgresql)")
+        raise ConfigError(
+            f"COSTPILOT_DATABASE_URL: unsupported database {url.split(':')[0]!r} (sqlite or postgresql)"
+        )
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 

@@ -1,0 +1,40 @@
+"""Opening the warehouse: a DuckDB file for ingest, an Ibis backend for queries."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import ibis
+
+from domain.errors import DataError
+from warehouse.facts import CREATE_INGESTS_SQL, create_fact_table_sql
+
+
+def connect_duckdb(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection in UTC with the fact tables created (unless read-only)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        con = duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as exc:
+        raise DataError(f"{path}: cannot open the warehouse ({str(exc).splitlines()[0]})") from None
+    con.execute("SET TimeZone = 'UTC'")
+    if not read_only:
+        con.execute(create_fact_table_sql())
+        con.execute(CREATE_INGESTS_SQL)
+    return con
+
+
+def open_backend(target: Path | str) -> ibis.BaseBackend:
+    """An Ibis backend over the warehouse: a DuckDB file path or a ``postgresql://`` URL."""
+    text = str(target)
+    if text.startswith(("postgresql://", "postgres://")):
+        return ibis.connect(text)
+    path = Path(text)
+    if not path.exists():
+        raise DataError(f"{path}: no warehouse yet; run `costpilot ingest focus PATH` first")
+    # Make sure the tables exist (an empty warehouse answers with zero rows, not an error).
+    connect_duckdb(path).close()
+    backend = ibis.duckdb.connect(str(path), read_only=True)
+    backend.raw_sql("SET TimeZone = 'UTC'")
+    return backend

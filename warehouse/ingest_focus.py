@@ -1,0 +1,133 @@
+"""``costpilot ingest focus``: FOCUS 1.0–1.2 exports (CSV, CSV.gz, Parquet) into ``cost_facts``."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import duckdb
+
+from domain.errors import FileRejected
+from warehouse.config import WarehouseConfig
+from warehouse.connection import connect_duckdb
+from warehouse.facts import EXTRA_COLUMNS, focus_by_lower, required_columns
+from warehouse.files import file_sha256, sniff_format
+from warehouse.ingest_models import IngestReport, IngestResult
+from warehouse.loader import SourceSpec, already_ingested, load_source
+
+NULL_STRINGS = ["NULL", "null", ""]
+
+
+def _lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _extra_name(header: str) -> str:
+    """A non-FOCUS column keeps its data as ``x_<snake_case>``."""
+    if header.lower().startswith("x_"):
+        header = header[2:]
+    snake = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", header)
+    snake = re.sub(r"[^0-9a-zA-Z]+", "_", snake).strip("_").lower()
+    return "x_" + (snake or "column")
+
+
+def _read_sql(path: Path, fmt: str) -> str:
+    if fmt == "parquet":
+        return f"read_parquet({_lit(str(path))}, file_row_number = true)"
+    return (
+        f"read_csv({_lit(str(path))}, all_varchar = true, header = true, nullstr = {NULL_STRINGS!r}, "
+        "store_rejects = true, parallel = false, max_line_size = 10000000)"
+    )
+
+
+def inspect_focus_file(con: duckdb.DuckDBPyConnection, path: Path) -> SourceSpec:
+    """Map a file's header onto FOCUS; reject the whole file when it cannot be FOCUS."""
+    fmt = sniff_format(path, ("csv", "parquet"))
+    read = _read_sql(path, fmt)
+    try:
+        header = [row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {read}").fetchall()]
+    except duckdb.Error as exc:
+        raise FileRejected(
+            str(path), f"cannot be read as {fmt.upper()}: {str(exc).splitlines()[0]}"
+        ) from None
+    known = focus_by_lower()
+    reserved = {c.lower() for c in EXTRA_COLUMNS}
+    renames: list[str] = []
+    columns: list[str] = []
+    extras: list[str] = []
+    seen: dict[str, str] = {}
+    for name in header:
+        if fmt == "parquet" and name == "file_row_number":
+            continue
+        focus = known.get(name.strip().lower())
+        target = focus.name if focus else _extra_name(name)
+        if target.lower() in reserved:
+            target = _extra_name("src_" + name)
+        if target.lower() in seen:
+            raise FileRejected(
+                str(path), f"columns {seen[target.lower()]!r} and {name!r} both map to {target}"
+            )
+        seen[target.lower()] = name
+        renames.append(f"{_q(name)} AS {_q(target)}")
+        columns.append(target)
+        if not focus:
+            extras.append(target)
+    missing = [c for c in required_columns() if c not in columns]
+    if missing:
+        raise FileRejected(str(path), f"not a FOCUS export: missing mandatory column(s) {', '.join(missing)}")
+    row = "file_row_number + 1" if fmt == "parquet" else "row_number() OVER ()"
+    from_sql = f"(SELECT {row} AS __row, {', '.join(renames)} FROM {read})"
+    return SourceSpec(
+        path=path,
+        sha256=file_sha256(path),
+        kind="focus",
+        from_sql=from_sql,
+        columns=columns,
+        extra_columns=extras,
+    )
+
+
+def _structural_rejects(con: duckdb.DuckDBPyConnection) -> list[tuple[int, str]]:
+    """Lines the CSV reader could not split into the header's columns (DuckDB reject store)."""
+    try:
+        rows = con.execute(
+            "SELECT line, error_type, error_message FROM reject_errors ORDER BY line"
+        ).fetchall()
+    except duckdb.Error:
+        return []
+    con.execute("DELETE FROM reject_errors")
+    con.execute("DELETE FROM reject_scans")
+    return [(int(line), f"line {line}: {etype.lower()} ({msg})") for line, etype, msg in rows]
+
+
+def ingest_focus_files(
+    warehouse_path: Path,
+    paths: Sequence[Path],
+    config: WarehouseConfig,
+    rejected_dir: Path,
+    on_file: Callable[[IngestResult], None] | None = None,
+) -> IngestReport:
+    """Ingest FOCUS files one by one (each all-or-nothing); files given together form one export batch."""
+    results: list[IngestResult] = []
+    batch_id = uuid.uuid4().hex
+    con = connect_duckdb(warehouse_path)
+    try:
+        for path in paths:
+            spec = inspect_focus_file(con, Path(path))
+            if not already_ingested(con, spec.sha256) and spec.from_sql.find("read_csv") >= 0:
+                # Count structural rejects first (the reader drops them from the stream).
+                con.execute(f"SELECT count(*) FROM {spec.from_sql}").fetchone()
+                spec.structural_rejects = _structural_rejects(con)
+            result = load_source(con, spec, config, rejected_dir, batch_id=batch_id)
+            results.append(result)
+            if on_file:
+                on_file(result)
+    finally:
+        con.close()
+    return IngestReport(files=results)

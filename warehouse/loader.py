@@ -1,0 +1,292 @@
+"""Validate-and-load of FOCUS-shaped rows into ``cost_facts``, all-or-nothing per file.
+
+Both the FOCUS ingest and the LLM-usage ingest hand this module a DuckDB source (a SQL
+``FROM`` item whose columns already carry canonical FOCUS / ``x_`` names and a ``__row``
+number). Validation runs in SQL so millions of rows never pass through Python: each row gets
+a ``__reason`` (NULL when valid); valid rows go to the fact table, the others to a rejected
+rows file with source, row number and reason.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from domain.errors import DataError
+from warehouse.config import UNTAGGED, WarehouseConfig
+from warehouse.facts import (
+    FACT_TABLE,
+    INGESTS_TABLE,
+    REQUIRED_VALUES,
+    fact_columns,
+)
+from warehouse.ingest_models import IngestResult, IngestStatus, Replacement
+
+STAGE = "__costpilot_stage"
+_CHARGE_FREQUENCY = {"usage-based": "Usage-Based", "recurring": "Recurring", "one-time": "One-Time"}
+
+
+@dataclass
+class SourceSpec:
+    """What the loader needs to know about one input file."""
+
+    path: Path
+    sha256: str
+    kind: str
+    from_sql: str  # a FROM item: the file read, columns renamed, plus __row
+    columns: list[str]  # canonical names present in from_sql (FOCUS names and x_ names)
+    extra_columns: list[str] = field(default_factory=list)  # x_ columns to add to the table
+    structural_rejects: list[tuple[int, str]] = field(default_factory=list)  # (row/line, reason)
+    restate: bool = True  # a newer export replaces older ones of the same account + period
+    extra_reasons: list[str] = field(default_factory=list)  # more SQL reason expressions
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _typed_expr(column: str) -> tuple[str, str | None]:
+    """(typed SQL expression, reason-if-unparseable SQL or None) for one source column."""
+    sql_type = fact_columns().get(column, "VARCHAR")
+    src = f"CAST({_q(column)} AS VARCHAR)"
+    if sql_type.startswith("DECIMAL"):
+        typed = f"TRY_CAST(TRIM({src}) AS {sql_type})"
+        kind = "a number"
+    elif sql_type == "TIMESTAMP":
+        typed = f"CAST(TRY_CAST(TRIM({src}) AS TIMESTAMPTZ) AS TIMESTAMP)"
+        kind = "a date/time"
+    elif sql_type == "BIGINT":
+        typed = f"TRY_CAST(TRIM({src}) AS BIGINT)"
+        kind = "an integer"
+    else:
+        if column == "ChargeFrequency":
+            cases = " ".join(f"WHEN {_lit(k)} THEN {_lit(v)}" for k, v in _CHARGE_FREQUENCY.items())
+            return f"CASE lower({src}) {cases} ELSE {src} END", None
+        return src, None
+    reason = (
+        f"CASE WHEN {_q(column)} IS NOT NULL AND {typed} IS NULL "
+        f"THEN {_lit(column + ': not ' + kind + ': ')} || left({src}, 60) END"
+    )
+    return typed, reason
+
+
+def _tag_expr(keys: list[str]) -> str:
+    lookups = [f"NULLIF(TRIM(json_extract_string(\"Tags\", {_lit('$.' + _json_key(k))})), '')" for k in keys]
+    return f"COALESCE({', '.join(lookups)}, {_lit(UNTAGGED)})" if lookups else _lit(UNTAGGED)
+
+
+def _json_key(key: str) -> str:
+    return '"' + key.replace('"', '\\"') + '"'
+
+
+def _dataset_currency(
+    con: duckdb.DuckDBPyConnection, spec: SourceSpec, config: WarehouseConfig
+) -> str | None:
+    if config.currency:
+        return config.currency.upper()
+    existing = con.execute(f"SELECT DISTINCT BillingCurrency FROM {FACT_TABLE} LIMIT 2").fetchall()
+    if len(existing) == 1:
+        return str(existing[0][0])
+    row = con.execute(
+        f"SELECT upper(trim(CAST(BillingCurrency AS VARCHAR))) AS c, count(*) FROM {spec.from_sql} "
+        "WHERE BillingCurrency IS NOT NULL GROUP BY c ORDER BY 2 DESC, c LIMIT 1"
+    ).fetchone()
+    return str(row[0]) if row else None
+
+
+def _stage_sql(spec: SourceSpec, config: WarehouseConfig, currency: str | None) -> str:
+    selects: list[str] = []
+    reasons: list[str] = []
+    present = set(spec.columns)
+    for name in fact_columns():
+        if name in present:
+            typed, reason = _typed_expr(name)
+            selects.append(f"{typed} AS {_q(name)}")
+            if reason:
+                reasons.append(reason)
+    for name in spec.extra_columns:
+        selects.append(f"CAST({_q(name)} AS VARCHAR) AS {_q(name)}")
+    for name in REQUIRED_VALUES:
+        if name in present:
+            reasons.insert(
+                0,
+                f"CASE WHEN {_q(name)} IS NULL OR TRIM(CAST({_q(name)} AS VARCHAR)) = '' "
+                f"THEN {_lit('missing ' + name)} END",
+            )
+    if "Tags" in present:
+        reasons.append(
+            'CASE WHEN "Tags" IS NOT NULL AND TRIM(CAST("Tags" AS VARCHAR)) <> \'\' AND '
+            '(NOT json_valid(CAST("Tags" AS VARCHAR)) OR json_type(CAST("Tags" AS VARCHAR)) <> \'OBJECT\') '
+            "THEN 'Tags: not a JSON object' END"
+        )
+    if currency and "BillingCurrency" in present:
+        reasons.append(
+            f"CASE WHEN upper(trim(CAST(BillingCurrency AS VARCHAR))) <> {_lit(currency)} "
+            f"THEN 'BillingCurrency ' || CAST(BillingCurrency AS VARCHAR) || ' differs from the dataset currency {currency}' END"
+        )
+    reasons.extend(spec.extra_reasons)
+    reason = f"NULLIF(concat_ws('; ', {', '.join(reasons)}), '')" if reasons else "NULL"
+    return f"SELECT __row, {', '.join(selects)}, {reason} AS __reason FROM {spec.from_sql}"
+
+
+def _insert_sql(spec: SourceSpec, config: WarehouseConfig) -> str:
+    present = [c for c in fact_columns() if c in set(spec.columns)]
+    targets = present + list(spec.extra_columns)
+    values = [_q(c) for c in targets]
+    has_tags = "Tags" in spec.columns
+    for dim, keys in config.tag_aliases.items():
+        if dim in spec.columns:  # the source set it already (LLM usage)
+            continue
+        targets.append(dim)
+        values.append(_tag_expr(keys) if has_tags else _lit(UNTAGGED))
+    bookkeeping = {
+        "x_source_file": _lit(str(spec.path)),
+        "x_source_sha256": _lit(spec.sha256),
+        "x_source_row": "__row",
+    }
+    if "x_cost_source" not in spec.columns:
+        bookkeeping["x_cost_source"] = _lit(spec.kind)
+    for col, expr in bookkeeping.items():
+        targets.append(col)
+        values.append(expr)
+    cols = ", ".join(_q(c) for c in targets)
+    return f"INSERT INTO {FACT_TABLE} ({cols}) SELECT {', '.join(values)} FROM {STAGE} WHERE __reason IS NULL"
+
+
+def _replace_older(con: duckdb.DuckDBPyConnection, spec: SourceSpec, batch_id: str) -> list[Replacement]:
+    """Delete rows of earlier exports for the same (billing account, billing period)."""
+    keys = con.execute(
+        f"SELECT DISTINCT BillingAccountId, BillingPeriodStart FROM {STAGE} WHERE __reason IS NULL"
+    ).fetchall()
+    if not keys:
+        return []
+    con.execute("CREATE TEMP TABLE __keys (acct VARCHAR, period TIMESTAMP)")
+    con.executemany("INSERT INTO __keys VALUES (?, ?)", keys)
+    victims = con.execute(
+        f"""
+        SELECT f.x_source_sha256, any_value(i.path), count(*),
+               list(DISTINCT f.BillingAccountId ORDER BY f.BillingAccountId),
+               list(DISTINCT strftime(f.BillingPeriodStart, '%Y-%m-%d') ORDER BY 1)
+        FROM {FACT_TABLE} f
+        JOIN __keys k ON f.BillingAccountId = k.acct AND f.BillingPeriodStart = k.period
+        JOIN {INGESTS_TABLE} i ON i.sha256 = f.x_source_sha256
+        WHERE i.kind = ? AND i.batch_id <> ?
+        GROUP BY f.x_source_sha256 ORDER BY 2
+        """,
+        [spec.kind, batch_id],
+    ).fetchall()
+    replacements = []
+    for sha, path, count, accounts, periods in victims:
+        con.execute(
+            f"DELETE FROM {FACT_TABLE} f USING __keys k WHERE f.x_source_sha256 = ? "
+            "AND f.BillingAccountId = k.acct AND f.BillingPeriodStart = k.period",
+            [sha],
+        )
+        con.execute(f"UPDATE {INGESTS_TABLE} SET replaced_by = ? WHERE sha256 = ?", [spec.sha256, sha])
+        replacements.append(
+            Replacement(
+                path=path, sha256=sha, rows_removed=count, billing_accounts=accounts, billing_periods=periods
+            )
+        )
+    con.execute("DROP TABLE __keys")
+    return replacements
+
+
+def already_ingested(con: duckdb.DuckDBPyConnection, sha256: str) -> bool:
+    return con.execute(f"SELECT 1 FROM {INGESTS_TABLE} WHERE sha256 = ?", [sha256]).fetchone() is not None
+
+
+def load_source(
+    con: duckdb.DuckDBPyConnection,
+    spec: SourceSpec,
+    config: WarehouseConfig,
+    rejected_dir: Path,
+    batch_id: str | None = None,
+) -> IngestResult:
+    """Validate and load one source in one transaction; write its rejected rows file."""
+    batch_id = batch_id or uuid.uuid4().hex
+    if already_ingested(con, spec.sha256):
+        return IngestResult(
+            path=str(spec.path),
+            kind=spec.kind,
+            sha256=spec.sha256,
+            status=IngestStatus.already_ingested,
+            rows_read=0,
+            rows_loaded=0,
+            rows_rejected=0,
+        )
+    currency = _dataset_currency(con, spec, config)
+    rejected_dir.mkdir(parents=True, exist_ok=True)
+    rejected_path = rejected_dir / f"{spec.path.name}.{spec.sha256[:12]}.rejected.csv"
+    tmp_rejected = rejected_path.with_suffix(".tmp")
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for name in spec.extra_columns:
+            con.execute(f"ALTER TABLE {FACT_TABLE} ADD COLUMN IF NOT EXISTS {_q(name)} VARCHAR")
+        con.execute(f"CREATE TEMP TABLE {STAGE} AS {_stage_sql(spec, config, currency)}")
+        (rows_parsed,) = con.execute(f"SELECT count(*) FROM {STAGE}").fetchone()  # type: ignore[misc]
+        replaced = _replace_older(con, spec, batch_id) if spec.restate else []
+        con.execute(_insert_sql(spec, config))
+        (loaded,) = con.execute(f"SELECT count(*) FROM {STAGE} WHERE __reason IS NULL").fetchone()  # type: ignore[misc]
+        rejected = rows_parsed - loaded + len(spec.structural_rejects)
+        if rejected:
+            con.execute("CREATE TEMP TABLE __rej (source VARCHAR, row BIGINT, reason VARCHAR)")
+            con.execute(
+                f"INSERT INTO __rej SELECT {_lit(str(spec.path))}, __row, __reason FROM {STAGE} WHERE __reason IS NOT NULL"
+            )
+            if spec.structural_rejects:
+                con.executemany(
+                    "INSERT INTO __rej VALUES (?, ?, ?)",
+                    [(str(spec.path), row, reason) for row, reason in spec.structural_rejects],
+                )
+            con.execute(
+                f"COPY (SELECT * FROM __rej ORDER BY row) TO {_lit(str(tmp_rejected))} (HEADER, DELIMITER ',')"
+            )
+            con.execute("DROP TABLE __rej")
+        con.execute(
+            f"INSERT INTO {INGESTS_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
+            [
+                spec.sha256,
+                spec.kind,
+                str(spec.path),
+                datetime.now(UTC).replace(tzinfo=None),
+                rows_parsed + len(spec.structural_rejects),
+                loaded,
+                rejected,
+                str(rejected_path) if rejected else None,
+                batch_id,
+            ],
+        )
+        con.execute(f"DROP TABLE {STAGE}")
+        con.execute("COMMIT")
+    except duckdb.Error as exc:
+        con.execute("ROLLBACK")
+        tmp_rejected.unlink(missing_ok=True)
+        raise DataError(f"{spec.path}: load failed, nothing loaded ({str(exc).splitlines()[0]})") from None
+    except BaseException:
+        con.execute("ROLLBACK")
+        tmp_rejected.unlink(missing_ok=True)
+        raise
+    if rejected:
+        tmp_rejected.replace(rejected_path)
+    return IngestResult(
+        path=str(spec.path),
+        kind=spec.kind,
+        sha256=spec.sha256,
+        status=IngestStatus.loaded,
+        rows_read=rows_parsed + len(spec.structural_rejects),
+        rows_loaded=loaded,
+        rows_rejected=rejected,
+        rejected_file=str(rejected_path) if rejected else None,
+        extra_columns=list(spec.extra_columns),
+        replaced=replaced,
+        currency=currency,
+    )
