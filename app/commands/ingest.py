@@ -1,9 +1,85 @@
-"""CLI commands (placeholder until the feature lands)."""
+"""``costpilot ingest focus|llm-usage|utilization|prometheus``."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
 import typer
+
+from app.context import get_context
+from app.render import emit_json, err_console
+from warehouse.ingest_focus import ingest_focus_files
+from warehouse.ingest_llm import ingest_llm_files
+from warehouse.ingest_models import IngestReport, IngestResult
+
+ingest_app = typer.Typer(help="Load cost and usage data into the workspace.", no_args_is_help=True)
+
+
+def _progress(json_output: bool) -> Callable[[IngestResult], None]:
+    def show(result: IngestResult) -> None:
+        # Per-file progress goes to stderr, so --json keeps stdout to one document.
+        err_console.print(result.summary_line())
+
+    return show if not json_output else (lambda _r: None)
+
+
+def _finish(report: IngestReport, json_output: bool) -> None:
+    if json_output:
+        emit_json(
+            {
+                "files": [f.model_dump(mode="json") for f in report.files],
+                "rows_read": report.rows_read,
+                "rows_loaded": report.rows_loaded,
+                "rows_rejected": report.rows_rejected,
+            }
+        )
+    else:
+        typer.echo(f"read {report.rows_read}, loaded {report.rows_loaded}, rejected {report.rows_rejected}")
+
+
+@ingest_app.command("focus")
+def focus(
+    ctx: typer.Context,
+    paths: list[Path] = typer.Argument(..., help="FOCUS 1.0–1.2 exports: CSV, CSV.gz or Parquet"),
+    json_output: bool = typer.Option(False, "--json", help="print one JSON document"),
+) -> None:
+    """Ingest FOCUS cost exports (a newer export of the same account and month replaces the older)."""
+    app_ctx = get_context(ctx)
+    ws = app_ctx.workspace.ensure()
+    with err_console.status("ingesting FOCUS files…"):
+        report = ingest_focus_files(
+            ws.warehouse_path,
+            paths,
+            app_ctx.settings.warehouse_config(),
+            ws.rejected_dir,
+            on_file=_progress(json_output),
+        )
+    _finish(report, json_output)
+
+
+@ingest_app.command("llm-usage")
+def llm_usage(
+    ctx: typer.Context,
+    paths: list[Path] = typer.Argument(..., help="LiteLLM-style spend logs: JSONL or CSV"),
+    json_output: bool = typer.Option(False, "--json", help="print one JSON document"),
+) -> None:
+    """Ingest LLM gateway logs as FOCUS rows (priced from the model table when the log has no spend)."""
+    app_ctx = get_context(ctx)
+    ws = app_ctx.workspace.ensure()
+    with err_console.status("ingesting LLM usage logs…"):
+        report = ingest_llm_files(
+            ws.warehouse_path,
+            paths,
+            app_ctx.settings.warehouse_config(),
+            ws.rejected_dir,
+            on_file=_progress(json_output),
+        )
+    _finish(report, json_output)
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the root app."""
+    from app.commands import ingest_utilization
+
+    ingest_utilization.add_commands(ingest_app)
+    app.add_typer(ingest_app, name="ingest")

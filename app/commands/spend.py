@@ -1,9 +1,64 @@
-"""CLI commands (placeholder until the feature lands)."""
+"""``costpilot spend``: totals and breakdowns over a period."""
 
 from __future__ import annotations
 
 import typer
+from rich.table import Table
+
+from app.context import get_context
+from app.render import console, emit_json, money
+from domain.period import PERIOD_HELP
+from tools.spend import SpendResult, spend
+from warehouse.dimensions import MEASURES, parse_dimensions, parse_filters
+from warehouse.query import open_backend
+
+BAR_WIDTH = 30
+
+
+def render_spend(result: SpendResult) -> None:
+    """A table with a bar per row: people read a chart faster than a column of numbers."""
+    currency = result.currency or ""
+    title = f"{result.measure} {result.period.label()}: {money(result.total, currency)}"
+    if not result.by:
+        console.print(title)
+        return
+    table = Table(title=title, title_justify="left")
+    for name in result.by:
+        table.add_column(name)
+    table.add_column("cost", justify="right")
+    table.add_column("share", justify="right")
+    table.add_column("")
+    largest = max((abs(r.cost) for r in result.rows), default=0) or 1
+    for row in result.rows:
+        bar = "█" * max(int(abs(row.cost) / largest * BAR_WIDTH), 0)
+        share = f"{row.share * 100:.1f}%" if row.share is not None else "–"
+        table.add_row(*row.dims.values(), money(row.cost, currency), share, bar)
+    console.print(table)
+
+
+def spend_command(
+    ctx: typer.Context,
+    period: str = typer.Option("last-7d", "--period", "-p", help=PERIOD_HELP),
+    by: str | None = typer.Option(None, "--by", help="comma-separated dimensions, e.g. team,env"),
+    filters: list[str] = typer.Option([], "--filter", "-f", help="KEY=VALUE (repeatable; VALUE may be a,b)"),
+    measure: str = typer.Option("EffectiveCost", "--measure", help=" | ".join(MEASURES)),
+    json_output: bool = typer.Option(False, "--json", help="print one JSON document"),
+) -> None:
+    """Spend over a period, optionally broken down and filtered by dimensions."""
+    app_ctx = get_context(ctx)
+    backend = open_backend(app_ctx.workspace.warehouse_path)
+    result = spend(
+        backend,
+        app_ctx.period(period),
+        by=parse_dimensions(by),
+        filters=parse_filters(filters),
+        measure=measure,
+    )
+    if json_output:
+        emit_json(result)
+    else:
+        render_spend(result)
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the root app."""
+    app.command("spend")(spend_command)

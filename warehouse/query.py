@@ -1,0 +1,142 @@
+"""The query layer, written once in Ibis: the same expressions run on DuckDB and PostgreSQL."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+
+from domain.errors import DataError, InputError
+from domain.period import Period
+from warehouse.connection import open_backend
+from warehouse.dimensions import MEASURES, TIME_DIMENSIONS, resolve_dimension
+from warehouse.facts import FACT_TABLE
+
+__all__ = ["BreakdownResult", "daily_costs", "facts", "open_backend", "resolve_dimensions", "spend_breakdown"]
+
+NONE_LABEL = "(none)"
+
+
+@dataclass(frozen=True)
+class BreakdownResult:
+    """Rows of ``{dimension names as given…, "cost": Decimal, "rows": int}`` plus scope facts."""
+
+    rows: list[dict[str, Any]]
+    currency: str | None
+    rows_scanned: int
+    sql: str
+    engine: str
+
+
+def facts(backend: ibis.BaseBackend, table: str = FACT_TABLE) -> ir.Table:
+    return backend.table(table)
+
+
+def resolve_dimensions(names: list[str], backend: ibis.BaseBackend, table: str = FACT_TABLE) -> list[str]:
+    """Validate dimension names against the registry and the table (InputError lists valid ones)."""
+    columns = facts(backend, table).columns
+    return [resolve_dimension(name, columns) for name in names]
+
+
+def _dimension_expr(t: ir.Table, name: str, column: str) -> ir.Value:
+    if column == "day":
+        return t.ChargePeriodStart.date().name(name)
+    if column == "month":
+        return t.ChargePeriodStart.truncate("M").date().name(name)
+    if column not in t.columns:  # an x_ column no file has brought yet
+        return ibis.literal(NONE_LABEL).name(name)
+    return t[column].cast("string").fill_null(NONE_LABEL).name(name)
+
+
+def scoped(
+    backend: ibis.BaseBackend,
+    period: Period,
+    filters: dict[str, list[str]] | None = None,
+    table: str = FACT_TABLE,
+) -> ir.Table:
+    """Fact rows charged inside the period and matching every filter (values OR-ed per key)."""
+    t = facts(backend, table)
+    expr = t.filter(t.ChargePeriodStart >= period.start_ts, t.ChargePeriodStart < period.end_ts_exclusive)
+    for key, values in (filters or {}).items():
+        column = resolve_dimension(key, t.columns)
+        if column in TIME_DIMENSIONS:
+            raise InputError(f"--filter {key}: filter time with --period instead")
+        value = _dimension_expr(expr, key, column)
+        expr = expr.filter(value.isin(values))
+    return expr
+
+
+def _currency(scope: ir.Table) -> str | None:
+    currencies = scope.select("BillingCurrency").distinct().limit(3).to_pyarrow().column(0).to_pylist()
+    if len(currencies) > 1:
+        raise DataError(
+            f"the selection mixes currencies ({', '.join(sorted(map(str, currencies)))}); "
+            "filter by one (e.g. --filter BillingCurrency=USD) or configure an FX table"
+        )
+    return currencies[0] if currencies else None
+
+
+def _check_measure(measure: str) -> None:
+    if measure not in MEASURES:
+        raise InputError(f"unknown measure {measure!r}; use one of: {', '.join(MEASURES)}")
+
+
+def spend_breakdown(
+    backend: ibis.BaseBackend,
+    period: Period,
+    by: list[str],
+    filters: dict[str, list[str]] | None = None,
+    measure: str = "EffectiveCost",
+    table: str = FACT_TABLE,
+) -> BreakdownResult:
+    """Total ``measure`` per combination of ``by`` dimensions, largest first (exact Decimals)."""
+    _check_measure(measure)
+    scope = scoped(backend, period, filters, table)
+    columns = facts(backend, table).columns
+    keys = [_dimension_expr(scope, name, resolve_dimension(name, columns)) for name in by]
+    if keys:
+        agg = scope.group_by(keys).aggregate(cost=scope[measure].sum(), rows=scope.count())
+        agg = agg.order_by([ibis.desc("cost"), *by])
+    else:
+        agg = scope.aggregate(cost=scope[measure].sum(), rows=scope.count())
+    data = agg.to_pyarrow().to_pylist()
+    rows_scanned = sum(int(r["rows"]) for r in data)
+    rows = [
+        {**{name: _plain(r[name]) for name in by}, "cost": r["cost"] or Decimal(0), "rows": int(r["rows"])}
+        for r in data
+        if r["rows"]
+    ]
+    return BreakdownResult(
+        rows=rows,
+        currency=_currency(scope) if rows_scanned else None,
+        rows_scanned=rows_scanned,
+        sql=str(ibis.to_sql(agg)),
+        engine=backend.name,
+    )
+
+
+def daily_costs(
+    backend: ibis.BaseBackend,
+    period: Period,
+    by: list[str],
+    filters: dict[str, list[str]] | None = None,
+    measure: str = "EffectiveCost",
+    table: str = FACT_TABLE,
+) -> Any:
+    """A pandas DataFrame: ``day`` (date), one column per ``by`` dimension, ``cost`` (Decimal), ``rows``."""
+    import pandas as pd
+
+    result = spend_breakdown(backend, period, ["day", *by], filters, measure, table)
+    frame = pd.DataFrame(result.rows, columns=["day", *by, "cost", "rows"])
+    if not frame.empty:
+        frame = frame.sort_values(["day", *by], kind="stable").reset_index(drop=True)
+    frame.attrs.update(currency=result.currency, sql=result.sql, engine=result.engine, rows_scanned=result.rows_scanned)
+    return frame
+
+
+def _plain(value: Any) -> Any:
+    """Dates stay dates; everything else a dimension holds is text."""
+    return value if value is None or hasattr(value, "isoformat") else str(value)
