@@ -15,7 +15,7 @@ from warehouse.connection import connect_duckdb
 from warehouse.facts import EXTRA_COLUMNS, focus_by_lower, required_columns
 from warehouse.files import file_sha256, sniff_format
 from warehouse.ingest_models import IngestReport, IngestResult
-from warehouse.loader import SourceSpec, already_ingested, load_source
+from warehouse.loader import SourceSpec, load_source
 
 NULL_STRINGS = ["NULL", "null", ""]
 
@@ -42,7 +42,8 @@ def _read_sql(path: Path, fmt: str) -> str:
         return f"read_parquet({_lit(str(path))}, file_row_number = true)"
     return (
         f"read_csv({_lit(str(path))}, all_varchar = true, header = true, nullstr = {NULL_STRINGS!r}, "
-        "store_rejects = true, parallel = false, max_line_size = 10000000)"
+        "store_rejects = true, rejects_table = '__csv_reject_errors', rejects_scan = '__csv_reject_scans', "
+        "parallel = false, max_line_size = 10000000)"
     )
 
 
@@ -96,14 +97,16 @@ def inspect_focus_file(con: duckdb.DuckDBPyConnection, path: Path) -> SourceSpec
 def _structural_rejects(con: duckdb.DuckDBPyConnection) -> list[tuple[int, str]]:
     """Lines the CSV reader could not split into the header's columns (DuckDB reject store)."""
     try:
+        # One error per missing column of a short line: report each line once.
         rows = con.execute(
-            "SELECT line, error_type, error_message FROM reject_errors ORDER BY line"
+            "SELECT line, any_value(error_type), any_value(error_message) FROM __csv_reject_errors "
+            "GROUP BY line ORDER BY line"
         ).fetchall()
-    except duckdb.Error:
-        return []
-    con.execute("DELETE FROM reject_errors")
-    con.execute("DELETE FROM reject_scans")
-    return [(int(line), f"line {line}: {etype.lower()} ({msg})") for line, etype, msg in rows]
+    except duckdb.CatalogException:
+        return []  # the reader found nothing to reject
+    con.execute("DROP TABLE IF EXISTS __csv_reject_errors")
+    con.execute("DROP TABLE IF EXISTS __csv_reject_scans")
+    return [(int(line), f"line {line}: {str(etype).lower()} ({msg})") for line, etype, msg in rows]
 
 
 def ingest_focus_files(
@@ -120,10 +123,8 @@ def ingest_focus_files(
     try:
         for path in paths:
             spec = inspect_focus_file(con, Path(path))
-            if not already_ingested(con, spec.sha256) and spec.from_sql.find("read_csv") >= 0:
-                # Count structural rejects first (the reader drops them from the stream).
-                con.execute(f"SELECT count(*) FROM {spec.from_sql}").fetchone()
-                spec.structural_rejects = _structural_rejects(con)
+            if "read_csv" in spec.from_sql:
+                spec.collect_rejects = _structural_rejects
             result = load_source(con, spec, config, rejected_dir, batch_id=batch_id)
             results.append(result)
             if on_file:

@@ -86,6 +86,9 @@ COLUMNS = (
 )
 
 
+_EMPTY = pa.table({"__row": pa.array([], pa.int64())})
+
+
 class RowRejected(ValueError):
     """One log record cannot become a cost row; the message is the reason."""
 
@@ -323,10 +326,8 @@ def ingest_llm_files(
             path = Path(raw_path)
             sniff_format(path, ("jsonl", "csv"))
             sha = file_sha256(path)
-            if already_ingested(con, sha):
-                table, rejects = pa.table({"__row": pa.array([], pa.int64())}), []
-            else:
-                table, rejects = read_llm_file(path, config)
+            # A file already loaded is not even parsed again.
+            table, rejects = (_EMPTY, []) if already_ingested(con, sha) else read_llm_file(path, config)
             view = f"__llm_{uuid.uuid4().hex[:8]}"
             con.register(view, table)
             spec = SourceSpec(

@@ -10,6 +10,7 @@ rows file with source, row number and reason.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,6 +44,8 @@ class SourceSpec:
     structural_rejects: list[tuple[int, str]] = field(default_factory=list)  # (row/line, reason)
     restate: bool = True  # a newer export replaces older ones of the same account + period
     extra_reasons: list[str] = field(default_factory=list)  # more SQL reason expressions
+    # Called right after the source was scanned, for rows the reader itself could not parse.
+    collect_rejects: Callable[[duckdb.DuckDBPyConnection], list[tuple[int, str]]] | None = None
 
 
 def _q(name: str) -> str:
@@ -201,7 +204,7 @@ def _replace_older(con: duckdb.DuckDBPyConnection, spec: SourceSpec, batch_id: s
 
 
 def already_ingested(con: duckdb.DuckDBPyConnection, sha256: str) -> bool:
-    return con.execute(f"SELECT 1 FROM {INGESTS_TABLE} WHERE sha256 = ?", [sha256]).fetchone() is not None
+    return bool(con.execute(f"SELECT 1 FROM {INGESTS_TABLE} WHERE sha256 = ?", [sha256]).fetchall())
 
 
 def load_source(
@@ -233,6 +236,8 @@ def load_source(
             con.execute(f"ALTER TABLE {FACT_TABLE} ADD COLUMN IF NOT EXISTS {_q(name)} VARCHAR")
         con.execute(f"CREATE TEMP TABLE {STAGE} AS {_stage_sql(spec, config, currency)}")
         (rows_parsed,) = con.execute(f"SELECT count(*) FROM {STAGE}").fetchone()  # type: ignore[misc]
+        if spec.collect_rejects:
+            spec.structural_rejects = spec.collect_rejects(con)
         replaced = _replace_older(con, spec, batch_id) if spec.restate else []
         con.execute(_insert_sql(spec, config))
         (loaded,) = con.execute(f"SELECT count(*) FROM {STAGE} WHERE __reason IS NULL").fetchone()  # type: ignore[misc]

@@ -1,0 +1,395 @@
+"""Remediation service: findings → proposals → approval → pull request.
+
+The CLI (``app/commands/remediation.py``), the Slack app and the agent call these same
+functions; each takes who is acting (a CLI ``--as`` name or a Slack user id) and, for requests
+that may be retried (Slack re-delivers an event, a button is clicked twice), an idempotency key
+whose first result is the answer to every repeat.
+
+The approval is bound to the proposal's patch hash; opening the PR happens under a lease
+(``store.proposals.claim_pr``) and the forge finds an existing PR by its branch, so a second
+click, a retry or two replicas give one PR, and a failure after the approval is resumed by the
+next ``approve`` or ``scan``.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy.engine import Engine
+
+from domain.changes import GuardrailReport, PlannedChange
+from domain.errors import ConfigError, CostpilotError, InputError
+from domain.findings import Finding
+from domain.money import Money
+from gitops import pr_body
+from gitops.forges import FileContent, Forge, PublishRequest
+from store import proposals as store
+from store.proposals import Proposal, ProposalState, RecordOutcome
+
+REMEDIATION_FILE = "remediation.toml"
+BOT = "costpilot"
+
+
+class ApproverRules(BaseModel):
+    """Who may approve: ``playbooks[playbook][environment]`` lists user ids or ``@group`` names;
+    ``*`` matches any playbook or environment. ``groups`` maps a group to its user ids."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    groups: dict[str, list[str]] = Field(default_factory=dict)
+    playbooks: dict[str, dict[str, list[str]]] = Field(default_factory=dict)
+
+
+class RemediationConfig(BaseModel):
+    """``<workspace>/remediation.toml``: TTL, lease, approvers, production environments, labels."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    ttl_hours: int = Field(168, ge=1, le=24 * 90, description="a proposal awaiting approval expires after this")
+    claim_lease_seconds: int = Field(600, ge=5, le=86400, description="how long a PR-opening attempt holds its lease")
+    production_environments: list[str] = Field(default_factory=lambda: ["production", "prod"])
+    labels: list[str] = Field(default_factory=lambda: ["costpilot"])
+    approvers: ApproverRules = Field(default_factory=ApproverRules)
+
+
+def load_remediation_config(home: Path) -> RemediationConfig:
+    """Read ``<home>/remediation.toml`` (defaults when absent); errors name the file and key."""
+    path = home / REMEDIATION_FILE
+    if not path.is_file():
+        return RemediationConfig()
+    try:
+        raw = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    try:
+        return RemediationConfig.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(f"{path}: key {key!r}: {first['msg']}") from None
+
+
+def environment_of(change: PlannedChange) -> str:
+    """The environment a change deploys to: an explicit ``env`` on the findings' targets, else
+    ``production`` when a namespace or cluster is named like production, else ``unknown``
+    (which the four-eyes rule treats like production: the safe side)."""
+    for finding in change.findings:
+        for key in ("env", "environment"):
+            if finding.target.get(key):
+                return finding.target[key]
+    names = [finding.target.get(k, "") for finding in change.findings for k in ("namespace", "cluster")]
+    if any("prod" in n.lower() for n in names):
+        return "production"
+    return "unknown"
+
+
+class ApprovalRefused(InputError):
+    """The user may not take this decision; told to them only, and audited."""
+
+
+@dataclass(frozen=True)
+class Authorizer:
+    """Approver lists from the workspace (first) or the playbook's own declaration, and four-eyes."""
+
+    rules: ApproverRules
+    production_environments: frozenset[str]
+    playbook_approvers: Mapping[str, Mapping[str, list[str]]] = field(default_factory=dict)
+
+    def principals(self, playbook: str, environment: str) -> list[str] | None:
+        for source in (self.rules.playbooks, self.playbook_approvers):
+            for pb in (playbook, "*"):
+                envs = source.get(pb)
+                if envs is None:
+                    continue
+                for env in (environment, "*"):
+                    if env in envs:
+                        return list(envs[env])
+        return None
+
+    def refusal(self, proposal: Proposal, user: str, *, approving: bool = True) -> str | None:
+        """Why ``user`` may not decide on ``proposal``, or None when they may. Four-eyes guards
+        approvals only: a requester may still reject (withdraw) their own change."""
+        principals = self.principals(proposal.playbook, proposal.environment)
+        if principals is None:
+            return f"no approvers configured for {proposal.playbook} in {proposal.environment}"
+        allowed: set[str] = set()
+        for principal in principals:
+            if principal.startswith("@"):
+                allowed.update(self.rules.groups.get(principal[1:], []))
+            else:
+                allowed.add(principal)
+        if user not in allowed:
+            return f"not an approver of {proposal.playbook} in {proposal.environment}"
+        strict = proposal.environment in self.production_environments or proposal.environment == "unknown"
+        if approving and strict and user == proposal.requested_by:
+            return "in production the requester may not approve their own change"
+        return None
+
+
+class ScanItem(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    playbook: str
+    branch: str
+    environment: str
+    state: ProposalState
+    outcome: RecordOutcome
+    blocked_rules: list[str]
+    monthly_cost_now: Money
+    monthly_cost_after: Money
+    superseded: list[str] = Field(default_factory=list)
+
+
+class ScanSummary(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    findings: int
+    proposals: list[ScanItem]
+    expired: list[str]
+    resumed: list[ApprovalOutcome]
+    notes: list[str] = Field(default_factory=list, description="detectors skipped and why")
+
+    @property
+    def blocked(self) -> list[ScanItem]:
+        return [p for p in self.proposals if p.state is ProposalState.blocked]
+
+    @property
+    def awaiting(self) -> list[ScanItem]:
+        return [p for p in self.proposals if p.state is ProposalState.awaiting_approval]
+
+
+class ApprovalOutcome(BaseModel):
+    """What an approval did; ``pr_url`` is set once the forge has the branch / PR."""
+
+    model_config = ConfigDict(frozen=True)
+
+    proposal_id: str
+    state: ProposalState
+    approved_by: str | None
+    approved_at: datetime | None
+    branch: str
+    pr_url: str | None = None
+    pr_number: int | None = None
+    pr_created: bool = False
+    message: str
+
+
+ScanSummary.model_rebuild()
+
+Planner = Callable[[Sequence[Finding]], list[PlannedChange]]
+Validator = Callable[[PlannedChange], GuardrailReport]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class RemediationService:
+    """The seam every surface (CLI, Slack, agent) calls; the forge is built only when needed."""
+
+    engine: Engine
+    config: RemediationConfig
+    forge: Callable[[], Forge]
+    playbook_approvers: Mapping[str, Mapping[str, list[str]]] = field(default_factory=dict)
+    render_report: Callable[[GuardrailReport], str] | None = None
+    clock: Callable[[], datetime] = utc_now
+
+    @property
+    def authorizer(self) -> Authorizer:
+        return Authorizer(
+            self.config.approvers, frozenset(self.config.production_environments), self.playbook_approvers
+        )
+
+    # ----- scan -----
+    def submit(
+        self, validated: Sequence[tuple[PlannedChange, GuardrailReport]], *, requested_by: str = BOT
+    ) -> list[ScanItem]:
+        """Store validated changes as proposals (blocked or awaiting approval)."""
+        items = []
+        ttl = timedelta(hours=self.config.ttl_hours)
+        for change, report in validated:
+            before = {p.id for p in store.list_proposals(self.engine, store.LIVE_STATES) if p.branch == change.branch}
+            proposal, outcome = store.record(
+                self.engine, change, report, environment=environment_of(change),
+                requested_by=requested_by, ttl=ttl, now=self.clock(),
+            )
+            superseded = sorted(before - {proposal.id}) if outcome is RecordOutcome.created else []
+            items.append(
+                ScanItem(
+                    id=proposal.id, playbook=proposal.playbook, branch=proposal.branch,
+                    environment=proposal.environment, state=proposal.state, outcome=outcome,
+                    blocked_rules=proposal.blocked_rules, monthly_cost_now=change.monthly_cost_now,
+                    monthly_cost_after=change.monthly_cost_after, superseded=superseded,
+                )
+            )
+        return items
+
+    def scan(
+        self,
+        findings: Sequence[Finding],
+        plan: Planner,
+        validate: Validator,
+        *,
+        requested_by: str = BOT,
+        notes: Sequence[str] = (),
+    ) -> ScanSummary:
+        """Plan and validate findings, record proposals, expire stale ones, resume pending PRs."""
+        expired = store.expire_due(self.engine, self.clock())
+        changes = plan(findings)
+        items = self.submit([(c, validate(c)) for c in changes], requested_by=requested_by)
+        resumed, failures = self.resume_pending()
+        return ScanSummary(
+            findings=len(findings), proposals=items, expired=expired, resumed=resumed, notes=[*notes, *failures]
+        )
+
+    def resume_pending(self) -> tuple[list[ApprovalOutcome], list[str]]:
+        """Open the PRs of approved proposals whose earlier attempt failed or crashed; a forge
+        failure is reported (and retried next time) instead of stopping the scan."""
+        outcomes, failures = [], []
+        for proposal in store.list_proposals(self.engine, {ProposalState.approved}):
+            try:
+                outcomes.append(self._open_pr(proposal))
+            except CostpilotError as exc:
+                failures.append(f"PR for {proposal.id} not opened yet: {exc}")
+        return outcomes, failures
+
+    # ----- reading -----
+    def list(self, states: Sequence[ProposalState] | None = None) -> list[Proposal]:
+        store.expire_due(self.engine, self.clock())
+        return store.list_proposals(self.engine, states)
+
+    def show(self, proposal_id: str) -> Proposal:
+        return store.get(self.engine, proposal_id)
+
+    # ----- decisions -----
+    def approve(
+        self, proposal_id: str, user: str, *, expected_sha256: str | None = None, idempotency_key: str | None = None
+    ) -> ApprovalOutcome:
+        """Approve as ``user`` (CLI name or Slack user id) and open or update the PR."""
+        if idempotency_key and (stored := store.recall(self.engine, idempotency_key)) is not None:
+            return ApprovalOutcome.model_validate_json(stored)
+        now = self.clock()
+        proposal = store.get(self.engine, proposal_id)
+        refusal = self.authorizer.refusal(proposal, user)
+        if refusal is None and expected_sha256 and expected_sha256 != proposal.patch_sha256:
+            refusal = "the patch changed since it was shown; review the new one"
+        if refusal:
+            store.refuse(self.engine, proposal_id, actor=user, action="approve", reason=refusal, now=now)
+            raise ApprovalRefused(f"{user} may not approve {proposal_id}: {refusal}")
+        if proposal.state is ProposalState.awaiting_approval and not store.approve(
+            self.engine, proposal_id, approver=user, patch_sha256=proposal.patch_sha256, now=now
+        ):
+            store.expire_due(self.engine, now)  # the guard may have failed on the TTL
+        proposal = store.get(self.engine, proposal_id)
+        if proposal.state is ProposalState.approved:
+            outcome = self._open_pr(proposal)
+        elif proposal.state is ProposalState.pr_opened:
+            outcome = self._outcome(proposal, f"already approved by {proposal.approved_by}; PR {proposal.pr_url}")
+        else:
+            raise InputError(_not_approvable(proposal))
+        if idempotency_key:
+            stored = store.remember(
+                self.engine, idempotency_key, action="approve", subject=proposal_id,
+                result=outcome.model_dump_json(), now=now,
+            )
+            outcome = ApprovalOutcome.model_validate_json(stored)
+        return outcome
+
+    def reject(
+        self, proposal_id: str, user: str, *, reason: str | None = None, idempotency_key: str | None = None
+    ) -> Proposal:
+        """Reject as ``user`` (an approver of the proposal)."""
+        if idempotency_key and store.recall(self.engine, idempotency_key) is not None:
+            return store.get(self.engine, proposal_id)
+        now = self.clock()
+        proposal = store.get(self.engine, proposal_id)
+        refusal = self.authorizer.refusal(proposal, user, approving=False)
+        if refusal:
+            store.refuse(self.engine, proposal_id, actor=user, action="reject", reason=refusal, now=now)
+            raise ApprovalRefused(f"{user} may not reject {proposal_id}: {refusal}")
+        if not store.reject(self.engine, proposal_id, actor=user, reason=reason, now=now):
+            current = store.get(self.engine, proposal_id)
+            if current.state is not ProposalState.rejected:
+                raise InputError(f"proposal {proposal_id} is {current.state.value}; only a proposal awaiting "
+                                 "approval or blocked can be rejected")
+        if idempotency_key:
+            store.remember(self.engine, idempotency_key, action="reject", subject=proposal_id, result="{}", now=now)
+        return store.get(self.engine, proposal_id)
+
+    # ----- pull requests -----
+    def _open_pr(self, proposal: Proposal) -> ApprovalOutcome:
+        now = self.clock()
+        token = store.claim_pr(self.engine, proposal.id, lease=timedelta(seconds=self.config.claim_lease_seconds), now=now)
+        if token is None:
+            current = store.get(self.engine, proposal.id)
+            if current.state is ProposalState.pr_opened:
+                return self._outcome(current, f"already approved by {current.approved_by}; PR {current.pr_url}")
+            return self._outcome(current, "approved; another process is opening the PR")
+        try:
+            result = self.forge().publish(self.publish_request(proposal))
+        except BaseException:
+            # Hand the lease back so the next approve or scan retries at once.
+            store.release_claim(self.engine, proposal.id, token)
+            raise
+        store.mark_pr_opened(
+            self.engine, proposal.id, token=token, forge=result.forge, url=result.url, number=result.number,
+            commit_sha=result.commit_sha, created=result.created, actor=BOT, now=self.clock(),
+        )
+        current = store.get(self.engine, proposal.id)
+        verb = "opened" if result.created else "updated"
+        return self._outcome(current, f"approved by {current.approved_by}; {verb} {result.url}", result.created)
+
+    def publish_request(self, proposal: Proposal) -> PublishRequest:
+        """Branch, files, title, body, labels and bot comment for the forge."""
+        change = proposal.change
+        report_md = self.render_report(proposal.report) if self.render_report else None
+        body = pr_body.render_body(
+            proposal.id, change, proposal.report, approved_by=proposal.approved_by,
+            approved_at=proposal.approved_at, report_markdown=report_md,
+        )
+        message = (
+            f"{change.title}\n\ncostpilot proposal {proposal.id}\nPatch-SHA256: {change.patch_sha256}\n"
+            f"Approved-by: {proposal.approved_by}\n"
+        )
+        return PublishRequest(
+            branch=change.branch,
+            base_sha=change.base_sha,
+            title=change.title,
+            body=body,
+            commit_message=message,
+            files=[FileContent(path=f.path, content=f.after) for f in change.files],
+            labels=[*self.config.labels, change.playbook],
+            comment=pr_body.render_comment(proposal.id, change, approved_by=proposal.approved_by),
+            comment_marker=pr_body.MARKER_PREFIX,
+        )
+
+    @staticmethod
+    def _outcome(proposal: Proposal, message: str, created: bool = False) -> ApprovalOutcome:
+        return ApprovalOutcome(
+            proposal_id=proposal.id, state=proposal.state, approved_by=proposal.approved_by,
+            approved_at=proposal.approved_at, branch=proposal.branch, pr_url=proposal.pr_url,
+            pr_number=proposal.pr_number, pr_created=created, message=message,
+        )
+
+
+def _not_approvable(proposal: Proposal) -> str:
+    explain = {
+        ProposalState.blocked: f"blocked by {', '.join(proposal.blocked_rules) or 'guardrails'}",
+        ProposalState.superseded: f"superseded by {proposal.superseded_by} (the patch changed; the approval is void)",
+        ProposalState.expired: "expired; run `costpilot scan` to propose it again",
+        ProposalState.rejected: f"rejected by {proposal.decided_by}",
+    }
+    detail = explain.get(proposal.state, proposal.state.value)
+    return f"proposal {proposal.id} cannot be approved: {detail}"
+
+
+def total_delta(items: Sequence[ScanItem]) -> Decimal:
+    return sum((i.monthly_cost_after - i.monthly_cost_now for i in items), Decimal(0))

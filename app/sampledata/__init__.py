@@ -1,0 +1,1 @@
+"""Deterministic sample data: FOCUS bills, LLM gateway logs, utilization samples, a GitOps repo."""

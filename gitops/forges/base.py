@@ -1,0 +1,82 @@
+"""What every forge does: put one commit on a deterministic branch and open or update its PR.
+
+A forge is idempotent by construction: the branch name is fixed per target, an existing branch
+is moved (not duplicated), an existing open PR for the branch is edited (not opened again) and
+the bot comment is found by its hidden marker. Running ``publish`` twice gives one PR.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+from domain.errors import InputError
+
+
+class ForgeConfig(BaseModel):
+    """Settings a forge needs; built by ``app`` from ``Settings`` (no global config here)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    repo: str = Field(description="local: path of the GitOps checkout; github: OWNER/NAME")
+    base_branch: str | None = Field(None, description="default: the repository's default branch / HEAD")
+    github_base_url: str = "https://api.github.com"
+    token: SecretStr | None = None
+    app_id: str | None = None
+    app_key_file: Path | None = None
+    installation_id: str | None = None
+    timeout_seconds: float = Field(15.0, gt=0, le=300)
+    retries: int = Field(2, ge=0, le=10, description="retries of idempotent requests on 5xx")
+
+
+class FileContent(BaseModel):
+    """A file as it should be on the branch (path relative to the repository root)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    path: str
+    content: str
+
+
+class PublishRequest(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    branch: str
+    base_sha: str | None = Field(None, description="commit the patch was made on; default: the base branch tip")
+    title: str
+    body: str
+    commit_message: str
+    files: list[FileContent]
+    labels: list[str] = Field(default_factory=list)
+    comment: str | None = Field(None, description="bot comment; must start with the marker")
+    comment_marker: str = "<!-- costpilot:proposal="
+
+
+class PublishResult(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    forge: str
+    branch: str
+    commit_sha: str
+    url: str
+    number: int | None = None
+    created: bool = Field(description="True when this call opened the PR (or created the branch)")
+    branch_updated: bool = Field(description="False when the branch already held exactly this change")
+
+
+class Forge(Protocol):
+    name: str
+
+    def publish(self, request: PublishRequest) -> PublishResult:
+        """Create or update the branch and its PR; safe to repeat."""
+        ...
+
+
+def safe_repo_path(path: str) -> str:
+    """A repository-relative path, refusing absolute paths and ``..`` (the patch must stay inside)."""
+    parts = path.replace("\\", "/").split("/")
+    if not path or path.startswith("/") or any(p in ("", ".", "..") for p in parts):
+        raise InputError(f"file path {path!r} is not a plain path inside the repository")
+    return "/".join(parts)

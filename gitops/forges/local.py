@@ -1,0 +1,113 @@
+"""The local forge: a git repository on disk; the "pull request" is a branch with one commit.
+
+Only git plumbing is used (a throw-away index file, ``hash-object``, ``write-tree``,
+``commit-tree``, ``update-ref``), so the repository's working tree, its index and its current
+branch are never touched, and nothing is pushed.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+from pathlib import Path
+
+from domain.errors import ConfigError, ExternalError
+from gitops.forges.base import ForgeConfig, PublishRequest, PublishResult, safe_repo_path
+
+ZERO_OID = "0" * 40
+_IDENTITY = {
+    "GIT_AUTHOR_NAME": "costpilot",
+    "GIT_AUTHOR_EMAIL": "costpilot@localhost",
+    "GIT_COMMITTER_NAME": "costpilot",
+    "GIT_COMMITTER_EMAIL": "costpilot@localhost",
+}
+
+
+class LocalForge:
+    name = "local"
+
+    def __init__(self, config: ForgeConfig) -> None:
+        self.path = Path(config.repo).expanduser().resolve()
+        self.base_branch = config.base_branch
+        if not self.path.is_dir():
+            raise ConfigError(f"COSTPILOT_GITOPS_REPO: {self.path} is not a directory")
+        probe = subprocess.run(
+            ["git", "-C", str(self.path), "rev-parse", "--git-dir"], capture_output=True, text=True, check=False
+        )
+        if probe.returncode != 0:
+            raise ConfigError(f"COSTPILOT_GITOPS_REPO: {self.path} is not a git repository")
+
+    def _git(self, *args: str, stdin: str | None = None, env: dict[str, str] | None = None) -> str:
+        # A clean environment for git: no inherited GIT_DIR/GIT_INDEX_FILE from a calling hook.
+        base_env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+        proc = subprocess.run(
+            ["git", "-C", str(self.path), *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            env={**base_env, **_IDENTITY, **(env or {})},
+            check=False,
+        )
+        if proc.returncode != 0:
+            detail = (proc.stderr.strip().splitlines() or ["failed"])[-1]
+            raise ExternalError(f"git {args[0]} in {self.path}: {detail}")
+        return proc.stdout.strip()
+
+    def _resolve(self, rev: str) -> str:
+        return self._git("rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")
+
+    def _branch_tip(self, branch: str) -> str | None:
+        proc = subprocess.run(
+            ["git", "-C", str(self.path), "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        return proc.stdout.strip() if proc.returncode == 0 else None
+
+    def _tree_with(self, base: str, request: PublishRequest) -> str:
+        with tempfile.TemporaryDirectory(prefix="costpilot-index-") as tmp:
+            env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
+            self._git("read-tree", base, env=env)
+            for file in request.files:
+                path = safe_repo_path(file.path)
+                blob = self._git("hash-object", "-w", "--stdin", stdin=file.content)
+                listed = self._git("ls-tree", base, "--", path)
+                mode = listed.split()[0] if listed else "100644"  # keep an executable bit
+                self._git("update-index", "--add", "--cacheinfo", f"{mode},{blob},{path}", env=env)
+            return self._git("write-tree", env=env)
+
+    def publish(self, request: PublishRequest) -> PublishResult:
+        """Put one commit (base + files) on ``refs/heads/<branch>``; an identical branch is kept."""
+        base_rev = request.base_sha or self.base_branch or "HEAD"
+        try:
+            base = self._resolve(base_rev)
+        except ExternalError:
+            raise ExternalError(f"base {base_rev!r} not found in {self.path}") from None
+        head_ref = self._git("symbolic-ref", "--quiet", "HEAD") if self._is_symbolic_head() else ""
+        if head_ref == f"refs/heads/{request.branch}":
+            raise ExternalError(f"{request.branch} is checked out in {self.path}; costpilot will not move it")
+        tree = self._tree_with(base, request)
+        tip = self._branch_tip(request.branch)
+        url = f"file://{self.path}#refs/heads/{request.branch}"
+        if tip is not None and self._git("rev-parse", f"{tip}^{{tree}}") == tree:
+            parents = self._git("rev-list", "--parents", "-n", "1", tip).split()[1:]
+            if parents == [base]:
+                return PublishResult(
+                    forge=self.name, branch=request.branch, commit_sha=tip, url=url,
+                    created=False, branch_updated=False,
+                )
+        commit = self._git("commit-tree", "--no-gpg-sign", tree, "-p", base, "-m", request.commit_message)
+        # Compare-and-swap: a concurrent writer moving the branch makes this fail instead of losing work.
+        self._git("update-ref", f"refs/heads/{request.branch}", commit, tip or ZERO_OID)
+        return PublishResult(
+            forge=self.name, branch=request.branch, commit_sha=commit, url=url,
+            created=tip is None, branch_updated=True,
+        )
+
+    def _is_symbolic_head(self) -> bool:
+        proc = subprocess.run(
+            ["git", "-C", str(self.path), "symbolic-ref", "--quiet", "HEAD"], capture_output=True, check=False
+        )
+        return proc.returncode == 0

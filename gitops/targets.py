@@ -1,0 +1,267 @@
+"""Where a value is defined in a GitOps repository.
+
+A workload's field may live in a plain manifest, in a kustomize base (possibly shared by several
+overlays) or in an overlay's patch, in a Helm chart's values files, or (for LLM features) in the
+AI routing config ``ai/routing.yaml``. A change must be made where the value is actually
+defined: editing a base when an overlay patch overrides the field changes nothing, and editing a
+shared base changes every overlay that renders it (reported in ``Location.shared_by``).
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from domain.errors import InputError
+from gitops.yaml_patch import PatchError, load_documents, resolve_in_repo
+from gitops.yaml_path import MISSING, get_value, parse_path
+
+ROUTING_FILE = "ai/routing.yaml"
+_SKIP_DIRS = {".git", ".costpilot", "node_modules", "templates"}
+_KUSTOMIZATION = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+
+
+class Location(BaseModel):
+    """One field of one document of one file (paths relative to the repo root)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    path: str
+    doc: int
+    field: str
+    source: str = Field(description="manifest | kustomize-base | kustomize-patch | helm-values | routing")
+    shared_by: list[str] = Field(default_factory=list, description="other overlays rendering this file")
+    defined: bool = Field(True, description="False when the field is absent and will be created")
+
+
+@dataclass(frozen=True)
+class ObjectRef:
+    path: str
+    doc: int
+    kind: str
+    name: str
+    namespace: str | None
+    data: dict[str, Any]
+
+
+@dataclass
+class Overlay:
+    """A kustomization directory: its namespace, the files it renders, its patch files."""
+
+    folder: str
+    namespace: str | None
+    resources: list[str] = field(default_factory=list)
+    patches: list[str] = field(default_factory=list)
+    is_base: bool = False  # rendered by another kustomization, not deployed on its own
+
+
+@dataclass
+class RepoIndex:
+    repo: Path
+    objects: list[ObjectRef]
+    patches: list[ObjectRef]
+    overlays: list[Overlay]
+    charts: dict[str, str]
+    routing: dict[str, Any] | None
+    errors: list[str]
+
+    def namespaces_of(self, obj: ObjectRef) -> list[tuple[str | None, Overlay | None]]:
+        """Namespaces an object is deployed to: its own, or each overlay's that renders it."""
+        homes = [
+            (o.namespace or obj.namespace, o) for o in self.overlays if obj.path in o.resources and not o.is_base
+        ]
+        return homes or [(obj.namespace, None)]
+
+
+@dataclass(frozen=True)
+class WorkloadSite:
+    """A workload as deployed in one namespace: its defining object and the overlay patches."""
+
+    obj: ObjectRef
+    namespace: str | None
+    overlay: Overlay | None
+    patches: tuple[ObjectRef, ...]
+    index: RepoIndex
+
+    def effective(self) -> dict[str, Any]:
+        """The object with the overlay's strategic-merge patches applied (containers by name)."""
+        data = copy.deepcopy(self.obj.data)
+        for patch in self.patches:
+            data = _merge(data, patch.data)
+        return data
+
+
+def index_repo(repo: Path) -> RepoIndex:
+    """Parse every YAML file of the repo once (unsafe or broken files are listed, not fatal)."""
+    repo = repo.resolve()
+    docs: dict[str, list[Any]] = {}
+    errors: list[str] = []
+    for file in sorted(repo.rglob("*")):
+        rel = file.relative_to(repo).as_posix()
+        if file.suffix not in (".yaml", ".yml") or _SKIP_DIRS & set(Path(rel).parts[:-1]):
+            continue
+        try:
+            resolve_in_repo(repo, rel)
+            docs[rel] = load_documents(file.read_text(), rel)
+        except (PatchError, InputError, OSError, UnicodeDecodeError) as exc:
+            errors.append(str(exc))
+    overlays = [_overlay(repo, rel, d[0]) for rel, d in docs.items() if Path(rel).name in _KUSTOMIZATION and d]
+    patch_files = {p for o in overlays for p in o.patches}
+    objects, patches = [], []
+    for rel, items in docs.items():
+        for i, data in enumerate(items):
+            if isinstance(data, dict) and isinstance(data.get("kind"), str):
+                meta = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
+                ref = ObjectRef(rel, i, data["kind"], str(meta.get("name", "")), meta.get("namespace"), data)
+                (patches if rel in patch_files else objects).append(ref)
+    charts = {}
+    for rel, items in docs.items():
+        if Path(rel).name == "Chart.yaml" and items and isinstance(items[0], dict):
+            charts[str(items[0].get("name") or Path(rel).parent.name)] = Path(rel).parent.as_posix()
+    routing = docs.get(ROUTING_FILE, [None])[0]
+    return RepoIndex(repo, objects, patches, _expand(overlays), charts, routing if isinstance(routing, dict) else None, errors)
+
+
+def find_workload(index: RepoIndex, namespace: str, kind: str, name: str) -> WorkloadSite | None:
+    """The workload ``kind/name`` as deployed in ``namespace``, or None."""
+    for obj in index.objects:
+        if obj.kind.lower() != kind.lower() or obj.name != name:
+            continue
+        for ns, overlay in index.namespaces_of(obj):
+            if ns == namespace or (ns is None and overlay is None):
+                patches = tuple(
+                    p
+                    for p in index.patches
+                    if overlay and p.path in overlay.patches and p.kind == obj.kind and p.name == obj.name
+                )
+                return WorkloadSite(obj, namespace, overlay, patches, index)
+    return None
+
+
+def locate_field(site: WorkloadSite, field_path: str) -> Location:
+    """The file and document where ``field_path`` of the workload is (or should be) defined.
+
+    The overlay patch wins when it sets the field (or its parent resources block); otherwise
+    the defining manifest, whose other renderers are listed in ``shared_by``.
+    """
+    tokens = parse_path(field_path)
+    for patch in reversed(site.patches):
+        for depth in (len(tokens), len(tokens) - 1):
+            if get_value(patch.data, tokens[:depth]) is not MISSING:
+                defined = get_value(patch.data, tokens) is not MISSING
+                return Location(path=patch.path, doc=patch.doc, field=field_path, source="kustomize-patch", defined=defined)
+    homes = [o.folder for o in site.index.overlays if site.obj.path in o.resources and not o.is_base]
+    others = sorted(h for h in homes if site.overlay is None or h != site.overlay.folder)
+    return Location(
+        path=site.obj.path,
+        doc=site.obj.doc,
+        field=field_path,
+        source="kustomize-base" if homes else "manifest",
+        shared_by=others,
+        defined=get_value(site.obj.data, tokens) is not MISSING,
+    )
+
+
+def related(site: WorkloadSite, kind: str) -> list[ObjectRef]:
+    """HPAs (by scaleTargetRef) or PDBs (by selector) that act on the workload in its namespace."""
+    pod_labels = get_value(site.effective(), parse_path("spec.template.metadata.labels"))
+    out = []
+    for obj in site.index.objects:
+        if obj.kind != kind or site.namespace not in [ns for ns, _ in site.index.namespaces_of(obj)] + [None]:
+            continue
+        if kind == "HorizontalPodAutoscaler":
+            ref = obj.data.get("spec", {}).get("scaleTargetRef", {})
+            if ref.get("name") == site.obj.name and ref.get("kind", site.obj.kind) == site.obj.kind:
+                out.append(obj)
+        elif kind == "PodDisruptionBudget":
+            want = get_value(obj.data, parse_path("spec.selector.matchLabels"))
+            if isinstance(want, dict) and want and isinstance(pod_labels, dict):
+                if all(pod_labels.get(k) == v for k, v in want.items()):
+                    out.append(obj)
+    return out
+
+
+def locate_helm_value(index: RepoIndex, chart: str, env: str | None, templates: list[str]) -> Location | None:
+    """The most specific values file (``values-<env>.yaml`` before ``values.yaml``) that defines
+    one of the candidate value paths; if none defines it, the first candidate in values.yaml."""
+    folder = index.charts.get(chart)
+    if folder is None:
+        return None
+    candidates = [f"{folder}/values-{env}.yaml"] if env else []
+    candidates.append(f"{folder}/values.yaml")
+    for rel in candidates:
+        file = index.repo / rel
+        if not file.is_file():
+            continue
+        data = load_documents(file.read_text(), rel)[0] or {}
+        for template in templates:
+            if get_value(data, parse_path(template)) is not MISSING:
+                return Location(path=rel, doc=0, field=template, source="helm-values")
+    return Location(path=f"{folder}/values.yaml", doc=0, field=templates[0], source="helm-values", defined=False)
+
+
+def locate_model(index: RepoIndex, feature: str) -> Location | None:
+    """Where a feature's model is set in the AI routing config."""
+    features = (index.routing or {}).get("features")
+    if not isinstance(features, dict) or feature not in features:
+        return None
+    return Location(path=ROUTING_FILE, doc=0, field=f"features.{feature}.model", source="routing")
+
+
+def _overlay(repo: Path, rel: str, data: Any) -> Overlay:
+    folder = Path(rel).parent
+    data = data if isinstance(data, dict) else {}
+    resources = [_norm(folder, r) for r in data.get("resources") or data.get("bases") or [] if isinstance(r, str)]
+    patches = [_norm(folder, p) for p in data.get("patchesStrategicMerge") or [] if isinstance(p, str)]
+    for item in data.get("patches") or []:
+        path = item.get("path") if isinstance(item, dict) else item
+        if isinstance(path, str):
+            patches.append(_norm(folder, path))
+    return Overlay(folder.as_posix(), data.get("namespace"), resources, patches)
+
+
+def _norm(folder: Path, rel: str) -> str:
+    import posixpath
+
+    return posixpath.normpath((folder / rel).as_posix())
+
+
+def _expand(overlays: list[Overlay]) -> list[Overlay]:
+    """Resolve directory resources (bases) to the files they render, transitively."""
+    by_folder = {o.folder: o for o in overlays}
+
+    def files(folder: str, seen: frozenset[str]) -> list[str]:
+        overlay = by_folder[folder]
+        out: list[str] = []
+        for res in overlay.resources:
+            if res in by_folder and res not in seen:
+                out.extend(files(res, seen | {res}))
+            elif res not in by_folder:
+                out.append(res)
+        return out
+
+    bases = {r for o in overlays for r in o.resources if r in by_folder}
+    return [
+        Overlay(o.folder, o.namespace, files(o.folder, frozenset({o.folder})), o.patches, o.folder in bases)
+        for o in overlays
+    ]
+
+
+def _merge(base: Any, patch: Any) -> Any:
+    if isinstance(base, dict) and isinstance(patch, dict):
+        out = dict(base)
+        for key, value in patch.items():
+            out[key] = _merge(base[key], value) if key in base else value
+        return out
+    if isinstance(base, list) and isinstance(patch, list):
+        if all(isinstance(i, dict) and "name" in i for i in base + patch):
+            merged = {i["name"]: i for i in base}
+            for item in patch:
+                merged[item["name"]] = _merge(merged[item["name"]], item) if item["name"] in merged else item
+            return list(merged.values())
+        return patch
+    return patch

@@ -1,0 +1,74 @@
+"""What a validator may know besides the change itself."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from domain.findings import Finding, FindingKind
+from gitops.targets import RepoIndex, index_repo
+from guardrails.policy import Policy
+
+LastChange = Callable[[str], datetime | None] | Mapping[str, datetime]
+
+
+class ValidationContext(BaseModel):
+    """Inputs of ``guardrails.validate`` besides the change.
+
+    ``last_change`` answers "when was this workload last changed by costpilot?" for a key made
+    by ``workload_key`` / ``finding_key`` (a dict, or a callable the store supplies).
+    ``evidence`` adds to or overrides a finding's evidence, keyed by ``Finding.id``.
+    ``rules`` limits the run to these rule ids plus the mandatory ones (None: every rule).
+    ``index`` is the parsed repo; built on first use when not given (pass one to validate many
+    changes against the same checkout).
+    """
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    policy: Policy
+    now: datetime
+    repo: Path
+    evidence: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    last_change: LastChange | None = None
+    rules: list[str] | None = None
+    index: RepoIndex | None = None
+
+    @field_validator("now")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("now must be timezone-aware (UTC)")
+        return value.astimezone(UTC)
+
+    def repo_index(self) -> RepoIndex:
+        if self.index is None:
+            object.__setattr__(self, "index", index_repo(self.repo))
+        assert self.index is not None
+        return self.index
+
+    def last_changed(self, key: str) -> datetime | None:
+        if self.last_change is None:
+            return None
+        if isinstance(self.last_change, Mapping):
+            return self.last_change.get(key)
+        return self.last_change(key)
+
+    def evidence_of(self, finding: Finding) -> dict[str, Any]:
+        return {**finding.evidence, **self.evidence.get(finding.id, {})}
+
+
+def workload_key(namespace: str | None, kind: str, name: str) -> str:
+    """``namespace/Kind/name``: the key of cooldowns and blast radius."""
+    return f"{namespace or '-'}/{kind}/{name}"
+
+
+def finding_key(finding: Finding) -> str:
+    """The workload (or LLM feature) a finding is about, as a cooldown key."""
+    t = finding.target
+    if finding.kind is FindingKind.cheaper_model:
+        return f"feature/{t.get('feature', '?')}"
+    return workload_key(t.get("namespace"), t.get("kind", "Deployment"), t.get("workload", "?"))

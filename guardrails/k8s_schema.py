@@ -1,0 +1,130 @@
+"""Offline Kubernetes schema validation.
+
+The JSON schemas come from the ``kubernetes-validate`` package (it ships the schemas of every
+Kubernetes minor release, generated from the OpenAPI spec; no network). We use its "strict"
+variant (unknown fields are errors) and build one validator per kind/apiVersion, cached: the
+package's own ``validate()`` re-reads 1.4 MB of definitions on every call.
+
+Kustomize patch files are partial objects, so they are checked with ``required`` removed.
+Resource quantities are additionally parsed (the schema admits any string there).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+from referencing import Registry, Resource
+
+from domain.errors import InputError
+from gitops.quantity import parse_quantity
+
+try:
+    import kubernetes_validate
+
+    _SCHEMAS: Path | None = Path(kubernetes_validate.__file__).parent / "kubernetes-json-schema"
+except ImportError:  # pragma: no cover - the package is a dependency
+    _SCHEMAS = None
+
+
+def schema_versions() -> list[str]:
+    if _SCHEMAS is None:
+        return []
+    found = [re.match(r"^v(\d+\.\d+)\.\d+-local-strict$", p.name) for p in _SCHEMAS.iterdir()]
+    return sorted({m.group(1) for m in found if m}, key=lambda v: tuple(int(x) for x in v.split(".")))
+
+
+def _schema_dir(version: str) -> Path | None:
+    """The newest bundled schema release not newer than ``version``."""
+    wanted = tuple(int(x) for x in version.split("."))
+    usable = [v for v in schema_versions() if tuple(int(x) for x in v.split(".")) <= wanted]
+    if not usable or _SCHEMAS is None:
+        return None
+    return next(_SCHEMAS.glob(f"v{usable[-1]}.*-local-strict"))
+
+
+@cache
+def _validator(version: str, kind: str, api_version: str, partial: bool) -> jsonschema.Validator | None:
+    folder = _schema_dir(version)
+    if folder is None:
+        return None
+    group = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)
+    file = folder / f"{kind.lower()}-{group}.json"
+    if not file.is_file():
+        return None
+    schema = json.loads(file.read_text())
+    definitions = _definitions(str(folder), partial)
+    if partial:
+        schema = _drop_required(copy.deepcopy(schema))
+    registry = Resource.from_contents(definitions) @ (Resource.from_contents(schema) @ Registry())
+    return jsonschema.Draft202012Validator(schema, registry=registry)
+
+
+@cache
+def _definitions(folder: str, partial: bool) -> dict[str, Any]:
+    data = json.loads((Path(folder) / "_definitions.json").read_text())
+    return _drop_required(data) if partial else data
+
+
+def _drop_required(node: Any) -> Any:
+    if isinstance(node, dict):
+        node.pop("required", None)
+        for value in node.values():
+            _drop_required(value)
+    elif isinstance(node, list):
+        for value in node:
+            _drop_required(value)
+    return node
+
+
+def has_schema(doc: Any, version: str) -> bool:
+    return _lookup(doc, version, False) is not None
+
+
+def _lookup(doc: Any, version: str, partial: bool) -> jsonschema.Validator | None:
+    if not isinstance(doc, dict) or not isinstance(doc.get("kind"), str) or not isinstance(doc.get("apiVersion"), str):
+        return None
+    return _validator(version, doc["kind"], doc["apiVersion"], partial)
+
+
+def validate_object(doc: Any, version: str, partial: bool = False) -> list[str]:
+    """Schema and quantity errors of one Kubernetes object ("path: message"), [] when valid.
+
+    A document without a bundled schema (a CRD, a Kustomization, a values file) gives []:
+    callers check ``has_schema`` to report that it was not schema-checked.
+    """
+    validator = _lookup(doc, version, partial)
+    errors: list[str] = []
+    if validator is not None:
+        for error in sorted(validator.iter_errors(doc), key=lambda e: list(map(str, e.absolute_path))):
+            where = ".".join(str(p) for p in error.absolute_path) or "<root>"
+            errors.append(f"{where}: {error.message[:200]}")
+            if len(errors) >= 5:
+                break
+    errors.extend(quantity_errors(doc))
+    return errors
+
+
+def quantity_errors(doc: Any, path: str = "") -> list[str]:
+    """Every ``resources.requests|limits.*`` value that is not a Kubernetes quantity."""
+    out: list[str] = []
+    if isinstance(doc, dict):
+        for key, value in doc.items():
+            here = f"{path}.{key}" if path else str(key)
+            if key in ("requests", "limits") and path.endswith("resources") and isinstance(value, dict):
+                for res, qty in value.items():
+                    try:
+                        parse_quantity(qty)
+                    except InputError:
+                        out.append(f"{here}.{res}: {qty!r} is not a Kubernetes quantity")
+            else:
+                out.extend(quantity_errors(value, here))
+    elif isinstance(doc, list):
+        for i, item in enumerate(doc):
+            out.extend(quantity_errors(item, f"{path}[{i}]"))
+    return out

@@ -1,0 +1,78 @@
+"""Right-sizing over the workspace: samples from the warehouse, HPAs and requests from GitOps."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from domain.errors import DataError
+from tools.rightsizing.engine import ContainerRef, ManifestContainer, WorkloadRef, recommend
+from tools.rightsizing.models import PriceSource, RightsizeResult, UnitPrices
+from tools.rightsizing.registry import build_settings, get_preset
+from warehouse.manifests import ManifestIndex, read_manifests
+from warehouse.unit_prices import bill_unit_prices
+from warehouse.utilization_series import chunks_from_warehouse, warehouse_time_range
+
+
+class ConfiguredPrices(BaseModel):
+    """Prices used when the bill has no node rows (USD, on-demand list prices by default)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    usd_per_vcpu_hour: Decimal = Field(Decimal("0.031611"), ge=0, description="USD per vCPU-hour")
+    usd_per_gib_hour: Decimal = Field(Decimal("0.004237"), ge=0, description="USD per GiB-hour")
+
+
+def unit_prices(warehouse_path: Path, configured: ConfiguredPrices) -> UnitPrices:
+    """The bill's node prices when present, else the configured ones (the result says which)."""
+    bill = bill_unit_prices(warehouse_path)
+    if bill is not None:
+        return UnitPrices(usd_per_vcpu_hour=bill.usd_per_vcpu_hour, usd_per_gib_hour=bill.usd_per_gib_hour,
+                          source=PriceSource.bill, detail=f"EffectiveCost / ConsumedQuantity of {bill.scope}")
+    return UnitPrices(usd_per_vcpu_hour=configured.usd_per_vcpu_hour, usd_per_gib_hour=configured.usd_per_gib_hour,
+                      source=PriceSource.config, detail="no vCPU-Hours / GiB-Hours rows in cost_facts; configured prices")
+
+
+def manifest_inputs(
+    index: ManifestIndex,
+) -> tuple[dict[WorkloadRef, frozenset[str]], dict[ContainerRef, ManifestContainer]]:
+    containers = {
+        (c.namespace, c.kind, c.workload, c.container): ManifestContainer(
+            c.cpu_request, c.cpu_limit, c.memory_request, c.memory_limit, c.container_type)
+        for c in index.containers
+    }
+    return index.hpa_resources(), containers
+
+
+def rightsize_workspace(
+    warehouse_path: Path,
+    gitops_root: Path | None,
+    preset: str,
+    namespace: str | None = None,
+    overrides: dict[str, Any] | None = None,
+    configured: ConfiguredPrices | None = None,
+    until: datetime | None = None,
+) -> RightsizeResult:
+    """Recommendations for the stored samples of the last ``history_days`` before ``until``."""
+    spec = get_preset(preset)
+    settings = build_settings(spec, overrides)
+    if not warehouse_path.exists():
+        raise DataError("no warehouse yet; run `costpilot ingest utilization PATH` first")
+    span = warehouse_time_range(warehouse_path)
+    if span is None:
+        raise DataError("no utilization samples; run `costpilot ingest utilization PATH` first")
+    end = min(until, span[1] + timedelta(seconds=1)) if until else span[1] + timedelta(seconds=1)
+    start = end - timedelta(days=int(getattr(settings, "history_days")))
+    index = read_manifests(gitops_root) if gitops_root else ManifestIndex()
+    hpa, containers = manifest_inputs(index)
+    prices = unit_prices(warehouse_path, configured or ConfiguredPrices())
+    return recommend(
+        lambda _sort: chunks_from_warehouse(warehouse_path, start, end, namespace),
+        preset, prices, overrides=overrides, hpa=hpa, manifests=containers,
+        window=(start.isoformat(), end.isoformat()),
+        source_label=f"{warehouse_path.name}:utilization_samples" + (f" namespace={namespace}" if namespace else ""),
+    )

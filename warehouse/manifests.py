@@ -1,0 +1,178 @@
+"""Read-only view of a GitOps repository's Kubernetes manifests: HPA targets and container resources.
+
+Every ``*.yaml`` / ``*.yml`` file (all documents) is read with ruamel.yaml's safe loader;
+files that are not Kubernetes objects (Helm templates, kustomizations, the AI routing config) are
+skipped. A manifest without ``metadata.namespace`` counts for the namespace ``default`` unless
+a ``kustomization.yaml`` in the same folder sets ``namespace``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
+
+WORKLOAD_KINDS = frozenset({"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob"})
+_BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
+_DECIMAL = {"n": Decimal("1e-9"), "u": Decimal("1e-6"), "m": Decimal("1e-3"), "": Decimal(1), "k": Decimal(10**3),
+            "M": Decimal(10**6), "G": Decimal(10**9), "T": Decimal(10**12), "P": Decimal(10**15), "E": Decimal(10**18)}
+_QTY = re.compile(r"^([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]?)$")
+
+
+def quantity(value: Any) -> Decimal | None:
+    """Exact value of a Kubernetes quantity ("250m" → 0.25, "1Gi" → 1073741824); None if invalid."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return Decimal(repr(value))
+    match = _QTY.match(str(value).strip())
+    if not match:
+        return None
+    number, suffix = match.groups()
+    try:
+        base = Decimal(number)
+    except InvalidOperation:
+        return None
+    return base * (Decimal(_BINARY[suffix]) if suffix in _BINARY else _DECIMAL[suffix])
+
+
+@dataclass(frozen=True)
+class ContainerSpec:
+    namespace: str
+    kind: str
+    workload: str
+    container: str
+    container_type: str  # regular | sidecar (init container with restartPolicy Always) | init
+    cpu_request: Decimal | None
+    cpu_limit: Decimal | None
+    memory_request: int | None
+    memory_limit: int | None
+    file: str
+
+
+@dataclass(frozen=True)
+class HpaTarget:
+    namespace: str
+    kind: str
+    workload: str
+    resources: frozenset[str]  # cpu / memory metrics the HPA scales on
+    min_replicas: int | None
+    max_replicas: int | None
+    file: str
+
+
+@dataclass
+class ManifestIndex:
+    containers: list[ContainerSpec] = field(default_factory=list)
+    hpas: list[HpaTarget] = field(default_factory=list)
+    files_read: int = 0
+
+    def hpa_resources(self) -> dict[tuple[str, str, str], frozenset[str]]:
+        out: dict[tuple[str, str, str], frozenset[str]] = {}
+        for h in self.hpas:
+            key = (h.namespace, h.kind, h.workload)
+            out[key] = out.get(key, frozenset()) | h.resources
+        return out
+
+
+def _yaml_files(root: Path) -> Iterator[Path]:
+    for path in sorted(root.rglob("*")):
+        if path.suffix in (".yaml", ".yml") and ".git" not in path.parts and path.is_file():
+            yield path
+
+
+def _folder_namespace(folder: Path, yaml: YAML) -> str | None:
+    for name in ("kustomization.yaml", "kustomization.yml"):
+        path = folder / name
+        if path.is_file():
+            try:
+                doc = yaml.load(path.read_text())
+            except YAMLError:
+                return None
+            if isinstance(doc, dict) and isinstance(doc.get("namespace"), str):
+                return doc["namespace"]
+    return None
+
+
+def _pod_spec(doc: dict[str, Any]) -> dict[str, Any] | None:
+    spec = doc.get("spec") or {}
+    if doc.get("kind") == "CronJob":
+        spec = ((spec.get("jobTemplate") or {}).get("spec")) or {}
+    template = (spec.get("template") or {}).get("spec")
+    return template if isinstance(template, dict) else None
+
+
+def _resources(container: dict[str, Any]) -> tuple[Decimal | None, Decimal | None, int | None, int | None]:
+    res = container.get("resources") or {}
+    req, lim = res.get("requests") or {}, res.get("limits") or {}
+    mem_req, mem_lim = quantity(req.get("memory")), quantity(lim.get("memory"))
+    return (quantity(req.get("cpu")), quantity(lim.get("cpu")),
+            None if mem_req is None else int(mem_req), None if mem_lim is None else int(mem_lim))
+
+
+def _hpa(doc: dict[str, Any], namespace: str, file: str) -> HpaTarget | None:
+    spec = doc.get("spec") or {}
+    ref = spec.get("scaleTargetRef") or {}
+    if not ref.get("kind") or not ref.get("name"):
+        return None
+    resources: set[str] = set()
+    if spec.get("targetCPUUtilizationPercentage") is not None:  # autoscaling/v1
+        resources.add("cpu")
+    for metric in spec.get("metrics") or []:
+        if not isinstance(metric, dict):
+            continue
+        for section in ("resource", "containerResource"):
+            name = (metric.get(section) or {}).get("name")
+            if name in ("cpu", "memory"):
+                resources.add(name)
+    return HpaTarget(namespace, str(ref["kind"]), str(ref["name"]), frozenset(resources),
+                     spec.get("minReplicas"), spec.get("maxReplicas"), file)
+
+
+def read_manifests(root: Path) -> ManifestIndex:
+    """HPA targets and container resources of every workload under ``root`` (read-only)."""
+    yaml = YAML(typ="safe", pure=True)
+    index = ManifestIndex()
+    if not root.is_dir():
+        return index
+    ns_by_folder: dict[Path, str | None] = {}
+    for path in _yaml_files(root):
+        try:
+            docs = list(yaml.load_all(path.read_text()))
+        except (YAMLError, UnicodeDecodeError):
+            continue  # not YAML we can read (e.g. a Helm template); nothing to learn from it
+        index.files_read += 1
+        if path.parent not in ns_by_folder:
+            ns_by_folder[path.parent] = _folder_namespace(path.parent, yaml)
+        for doc in docs:
+            if not isinstance(doc, dict) or not isinstance(doc.get("metadata"), dict):
+                continue
+            meta = doc["metadata"]
+            namespace = meta.get("namespace") or ns_by_folder[path.parent] or "default"
+            kind, name = doc.get("kind"), meta.get("name")
+            if not isinstance(name, str):
+                continue
+            rel = str(path.relative_to(root))
+            if kind == "HorizontalPodAutoscaler":
+                hpa = _hpa(doc, namespace, rel)
+                if hpa:
+                    index.hpas.append(hpa)
+            elif kind in WORKLOAD_KINDS:
+                pod = _pod_spec(doc)
+                if pod is None:
+                    continue
+                for section, default_type in (("containers", "regular"), ("initContainers", "init")):
+                    for c in pod.get(section) or []:
+                        if not isinstance(c, dict) or not c.get("name"):
+                            continue
+                        ctype = "sidecar" if default_type == "init" and c.get("restartPolicy") == "Always" \
+                            else default_type
+                        index.containers.append(ContainerSpec(namespace, kind, name, str(c["name"]), ctype,
+                                                              *_resources(c), rel))
+    return index
