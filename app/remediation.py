@@ -23,12 +23,14 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.engine import Engine
 
+from app.context import AppContext
+from app.settings import Settings
 from domain.changes import GuardrailReport, PlannedChange
-from domain.errors import ConfigError, CostpilotError, InputError
+from domain.errors import ConfigError, CostpilotError, DataError, InputError
 from domain.findings import Finding
 from domain.money import Money
 from gitops import pr_body
-from gitops.forges import FileContent, Forge, PublishRequest
+from gitops.forges import FileContent, Forge, ForgeConfig, PublishRequest, get_forge
 from store import proposals as store
 from store.proposals import Proposal, ProposalState, RecordOutcome
 
@@ -51,11 +53,18 @@ class RemediationConfig(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    ttl_hours: int = Field(168, ge=1, le=24 * 90, description="a proposal awaiting approval expires after this")
-    claim_lease_seconds: int = Field(600, ge=5, le=86400, description="how long a PR-opening attempt holds its lease")
+    ttl_hours: int = Field(
+        168, ge=1, le=24 * 90, description="a proposal awaiting approval expires after this"
+    )
+    claim_lease_seconds: int = Field(
+        600, ge=5, le=86400, description="how long a PR-opening attempt holds its lease"
+    )
     production_environments: list[str] = Field(default_factory=lambda: ["production", "prod"])
     labels: list[str] = Field(default_factory=lambda: ["costpilot"])
     approvers: ApproverRules = Field(default_factory=ApproverRules)
+    gitops_checkout: Path | None = Field(
+        None, description="working copy scans read (default: the local forge repo)"
+    )
 
 
 def load_remediation_config(home: Path) -> RemediationConfig:
@@ -216,18 +225,33 @@ class RemediationService:
         items = []
         ttl = timedelta(hours=self.config.ttl_hours)
         for change, report in validated:
-            before = {p.id for p in store.list_proposals(self.engine, store.LIVE_STATES) if p.branch == change.branch}
+            before = {
+                p.id
+                for p in store.list_proposals(self.engine, store.LIVE_STATES)
+                if p.branch == change.branch
+            }
             proposal, outcome = store.record(
-                self.engine, change, report, environment=environment_of(change),
-                requested_by=requested_by, ttl=ttl, now=self.clock(),
+                self.engine,
+                change,
+                report,
+                environment=environment_of(change),
+                requested_by=requested_by,
+                ttl=ttl,
+                now=self.clock(),
             )
             superseded = sorted(before - {proposal.id}) if outcome is RecordOutcome.created else []
             items.append(
                 ScanItem(
-                    id=proposal.id, playbook=proposal.playbook, branch=proposal.branch,
-                    environment=proposal.environment, state=proposal.state, outcome=outcome,
-                    blocked_rules=proposal.blocked_rules, monthly_cost_now=change.monthly_cost_now,
-                    monthly_cost_after=change.monthly_cost_after, superseded=superseded,
+                    id=proposal.id,
+                    playbook=proposal.playbook,
+                    branch=proposal.branch,
+                    environment=proposal.environment,
+                    state=proposal.state,
+                    outcome=outcome,
+                    blocked_rules=proposal.blocked_rules,
+                    monthly_cost_now=change.monthly_cost_now,
+                    monthly_cost_after=change.monthly_cost_after,
+                    superseded=superseded,
                 )
             )
         return items
@@ -247,7 +271,11 @@ class RemediationService:
         items = self.submit([(c, validate(c)) for c in changes], requested_by=requested_by)
         resumed, failures = self.resume_pending()
         return ScanSummary(
-            findings=len(findings), proposals=items, expired=expired, resumed=resumed, notes=[*notes, *failures]
+            findings=len(findings),
+            proposals=items,
+            expired=expired,
+            resumed=resumed,
+            notes=[*notes, *failures],
         )
 
     def resume_pending(self) -> tuple[list[ApprovalOutcome], list[str]]:
@@ -271,7 +299,12 @@ class RemediationService:
 
     # ----- decisions -----
     def approve(
-        self, proposal_id: str, user: str, *, expected_sha256: str | None = None, idempotency_key: str | None = None
+        self,
+        proposal_id: str,
+        user: str,
+        *,
+        expected_sha256: str | None = None,
+        idempotency_key: str | None = None,
     ) -> ApprovalOutcome:
         """Approve as ``user`` (CLI name or Slack user id) and open or update the PR."""
         if idempotency_key and (stored := store.recall(self.engine, idempotency_key)) is not None:
@@ -292,13 +325,19 @@ class RemediationService:
         if proposal.state is ProposalState.approved:
             outcome = self._open_pr(proposal)
         elif proposal.state is ProposalState.pr_opened:
-            outcome = self._outcome(proposal, f"already approved by {proposal.approved_by}; PR {proposal.pr_url}")
+            outcome = self._outcome(
+                proposal, f"already approved by {proposal.approved_by}; PR {proposal.pr_url}"
+            )
         else:
             raise InputError(_not_approvable(proposal))
         if idempotency_key:
             stored = store.remember(
-                self.engine, idempotency_key, action="approve", subject=proposal_id,
-                result=outcome.model_dump_json(), now=now,
+                self.engine,
+                idempotency_key,
+                action="approve",
+                subject=proposal_id,
+                result=outcome.model_dump_json(),
+                now=now,
             )
             outcome = ApprovalOutcome.model_validate_json(stored)
         return outcome
@@ -318,20 +357,28 @@ class RemediationService:
         if not store.reject(self.engine, proposal_id, actor=user, reason=reason, now=now):
             current = store.get(self.engine, proposal_id)
             if current.state is not ProposalState.rejected:
-                raise InputError(f"proposal {proposal_id} is {current.state.value}; only a proposal awaiting "
-                                 "approval or blocked can be rejected")
+                raise InputError(
+                    f"proposal {proposal_id} is {current.state.value}; only a proposal awaiting "
+                    "approval or blocked can be rejected"
+                )
         if idempotency_key:
-            store.remember(self.engine, idempotency_key, action="reject", subject=proposal_id, result="{}", now=now)
+            store.remember(
+                self.engine, idempotency_key, action="reject", subject=proposal_id, result="{}", now=now
+            )
         return store.get(self.engine, proposal_id)
 
     # ----- pull requests -----
     def _open_pr(self, proposal: Proposal) -> ApprovalOutcome:
         now = self.clock()
-        token = store.claim_pr(self.engine, proposal.id, lease=timedelta(seconds=self.config.claim_lease_seconds), now=now)
+        token = store.claim_pr(
+            self.engine, proposal.id, lease=timedelta(seconds=self.config.claim_lease_seconds), now=now
+        )
         if token is None:
             current = store.get(self.engine, proposal.id)
             if current.state is ProposalState.pr_opened:
-                return self._outcome(current, f"already approved by {current.approved_by}; PR {current.pr_url}")
+                return self._outcome(
+                    current, f"already approved by {current.approved_by}; PR {current.pr_url}"
+                )
             return self._outcome(current, "approved; another process is opening the PR")
         try:
             result = self.forge().publish(self.publish_request(proposal))
@@ -340,20 +387,34 @@ class RemediationService:
             store.release_claim(self.engine, proposal.id, token)
             raise
         store.mark_pr_opened(
-            self.engine, proposal.id, token=token, forge=result.forge, url=result.url, number=result.number,
-            commit_sha=result.commit_sha, created=result.created, actor=BOT, now=self.clock(),
+            self.engine,
+            proposal.id,
+            token=token,
+            forge=result.forge,
+            url=result.url,
+            number=result.number,
+            commit_sha=result.commit_sha,
+            created=result.created,
+            actor=BOT,
+            now=self.clock(),
         )
         current = store.get(self.engine, proposal.id)
         verb = "opened" if result.created else "updated"
-        return self._outcome(current, f"approved by {current.approved_by}; {verb} {result.url}", result.created)
+        return self._outcome(
+            current, f"approved by {current.approved_by}; {verb} {result.url}", result.created
+        )
 
     def publish_request(self, proposal: Proposal) -> PublishRequest:
         """Branch, files, title, body, labels and bot comment for the forge."""
         change = proposal.change
         report_md = self.render_report(proposal.report) if self.render_report else None
         body = pr_body.render_body(
-            proposal.id, change, proposal.report, approved_by=proposal.approved_by,
-            approved_at=proposal.approved_at, report_markdown=report_md,
+            proposal.id,
+            change,
+            proposal.report,
+            approved_by=proposal.approved_by,
+            approved_at=proposal.approved_at,
+            report_markdown=report_md,
         )
         message = (
             f"{change.title}\n\ncostpilot proposal {proposal.id}\nPatch-SHA256: {change.patch_sha256}\n"
@@ -374,9 +435,15 @@ class RemediationService:
     @staticmethod
     def _outcome(proposal: Proposal, message: str, created: bool = False) -> ApprovalOutcome:
         return ApprovalOutcome(
-            proposal_id=proposal.id, state=proposal.state, approved_by=proposal.approved_by,
-            approved_at=proposal.approved_at, branch=proposal.branch, pr_url=proposal.pr_url,
-            pr_number=proposal.pr_number, pr_created=created, message=message,
+            proposal_id=proposal.id,
+            state=proposal.state,
+            approved_by=proposal.approved_by,
+            approved_at=proposal.approved_at,
+            branch=proposal.branch,
+            pr_url=proposal.pr_url,
+            pr_number=proposal.pr_number,
+            pr_created=created,
+            message=message,
         )
 
 
@@ -393,3 +460,95 @@ def _not_approvable(proposal: Proposal) -> str:
 
 def total_delta(items: Sequence[ScanItem]) -> Decimal:
     return sum((i.monthly_cost_after - i.monthly_cost_now for i in items), Decimal(0))
+
+
+# ----- wiring for the CLI (and later the Slack app): settings → service, detectors, pipeline -----
+
+Detector = Callable[[AppContext], list[Finding]]
+
+
+def _rightsize_detector(ctx: AppContext) -> list[Finding]:
+    from tools.rightsizing.service import rightsize_workspace
+
+    until = datetime.combine(ctx.today + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
+    result = rightsize_workspace(
+        ctx.workspace.warehouse_path, gitops_checkout(ctx), "krr-simple", until=until
+    )
+    return result.findings()
+
+
+# Detectors by name; each turns a tool's results into Findings (``to_finding()``).
+DETECTORS: dict[str, Detector] = {"rightsize": _rightsize_detector}
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """Playbooks (plan) and guardrails (validate) as the scan uses them."""
+
+    plan: Planner
+    validate: Validator
+    render_report: Callable[[GuardrailReport], str] | None = None
+    playbook_approvers: Mapping[str, Mapping[str, list[str]]] = field(default_factory=dict)
+
+
+def build_pipeline(ctx: AppContext) -> Pipeline:
+    """The playbook engine and guardrail validators over the GitOps checkout."""
+    raise ConfigError(
+        "costpilot scan needs the playbook engine (playbooks/) and guardrails, not installed yet"
+    )
+
+
+def gitops_checkout(ctx: AppContext) -> Path | None:
+    """The GitOps working copy that scans read: the local forge's repository, or for GitHub the
+    ``gitops_checkout`` of ``remediation.toml``."""
+    config = load_remediation_config(ctx.settings.home)
+    if config.gitops_checkout is not None:
+        return config.gitops_checkout
+    if ctx.settings.forge == "local" and ctx.settings.gitops_repo:
+        return Path(ctx.settings.gitops_repo)
+    return None
+
+
+def forge_config(settings: Settings) -> ForgeConfig:
+    if not settings.gitops_repo:
+        raise ConfigError(
+            "COSTPILOT_GITOPS_REPO is not set (local: path of the GitOps checkout; github: OWNER/NAME)"
+        )
+    return ForgeConfig(
+        repo=settings.gitops_repo,
+        github_base_url=settings.github_base_url,
+        token=settings.github_token,
+        app_id=settings.github_app_id,
+        app_key_file=settings.github_app_key_file,
+        installation_id=settings.github_installation_id,
+    )
+
+
+def build_service(ctx: AppContext, pipeline: Pipeline | None = None) -> RemediationService:
+    """The service over the workspace's state DB and the configured forge (built on first use)."""
+    ctx.workspace.ensure()
+    engine = store.open_store(ctx.workspace.state_db_url(ctx.settings.database_url))
+    settings = ctx.settings
+    return RemediationService(
+        engine=engine,
+        config=load_remediation_config(settings.home),
+        forge=lambda: get_forge(settings.forge, forge_config(settings)),
+        playbook_approvers=pipeline.playbook_approvers if pipeline else {},
+        render_report=pipeline.render_report if pipeline else None,
+    )
+
+
+def run_scan(ctx: AppContext, *, requested_by: str = BOT) -> ScanSummary:
+    """detectors → playbooks → guardrails → proposals; a detector without data is noted, not fatal."""
+    pipeline = build_pipeline(ctx)
+    service = build_service(ctx, pipeline)
+    findings: list[Finding] = []
+    notes: list[str] = []
+    for name, detector in DETECTORS.items():
+        try:
+            found = detector(ctx)
+        except (DataError, InputError) as exc:
+            notes.append(f"{name}: skipped: {exc}")
+            continue
+        findings.extend(found)
+    return service.scan(findings, pipeline.plan, pipeline.validate, requested_by=requested_by, notes=notes)

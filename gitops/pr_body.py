@@ -101,7 +101,8 @@ def render_body(
     else:
         lines.append("Not approved yet.")
     lines += [
-        f"Patch SHA-256: `{change.patch_sha256}`" + (f" (base `{change.base_sha[:12]}`)" if change.base_sha else ""),
+        f"Patch SHA-256: `{change.patch_sha256}`"
+        + (f" (base `{change.base_sha[:12]}`)" if change.base_sha else ""),
         f"Files: {', '.join(f'`{fc.path}`' for fc in change.files)}",
         "",
         f"<sub>Opened by costpilot for proposal {proposal_id}. Edits to this branch are overwritten "

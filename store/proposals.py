@@ -216,9 +216,7 @@ def transition(
     )
     if session.execute(stmt).rowcount != 1:  # type: ignore[attr-defined]
         return False
-    audit.append(
-        session, actor=actor, action=to.value, subject=proposal_id, data=data or {}, at=now
-    )
+    audit.append(session, actor=actor, action=to.value, subject=proposal_id, data=data or {}, at=now)
     return True
 
 
@@ -331,7 +329,9 @@ def _record_once(
             at=now,
         )
         to = S.awaiting_approval if report.passed else S.blocked
-        transition(session, new_id, {S.drafted}, to, actor="costpilot", now=now, data={"failing_rules": failing})
+        transition(
+            session, new_id, {S.drafted}, to, actor="costpilot", now=now, data={"failing_rules": failing}
+        )
         _supersede_others(session, change.branch, new_id, now)
     return get(engine, new_id), RecordOutcome.created
 
@@ -385,9 +385,7 @@ def _revalidate(
     return get(engine, proposal_id), (RecordOutcome.revalidated if won else RecordOutcome.unchanged)
 
 
-def approve(
-    engine: Engine, proposal_id: str, *, approver: str, patch_sha256: str, now: datetime
-) -> bool:
+def approve(engine: Engine, proposal_id: str, *, approver: str, patch_sha256: str, now: datetime) -> bool:
     """awaiting_approval → approved, bound to ``patch_sha256``; False when another caller won or
     the proposal is not approvable any more (caller re-reads it to tell the user why)."""
     table = ProposalRow.__table__  # type: ignore[attr-defined]
@@ -452,8 +450,14 @@ def expire_due(engine: Engine, now: datetime) -> list[str]:
 def refuse(engine: Engine, proposal_id: str, *, actor: str, action: str, reason: str, now: datetime) -> None:
     """Audit a refused request (unauthorised approver, own change in production…) on its own."""
     with session_scope(engine) as session:
-        audit.append(session, actor=actor, action=f"{action}_refused", subject=proposal_id,
-                     data={"reason": reason}, at=now)
+        audit.append(
+            session,
+            actor=actor,
+            action=f"{action}_refused",
+            subject=proposal_id,
+            data={"reason": reason},
+            at=now,
+        )
 
 
 def claim_pr(engine: Engine, proposal_id: str, *, lease: timedelta, now: datetime) -> str | None:
@@ -477,7 +481,9 @@ def claim_pr(engine: Engine, proposal_id: str, *, lease: timedelta, now: datetim
 def release_claim(engine: Engine, proposal_id: str, token: str) -> None:
     """Give the lease back after a failed forge call so the next attempt need not wait for it."""
     table = ProposalRow.__table__  # type: ignore[attr-defined]
-    stmt = update(table).where(table.c.id == proposal_id, table.c.claim_token == token).values(claim_token=None)
+    stmt = (
+        update(table).where(table.c.id == proposal_id, table.c.claim_token == token).values(claim_token=None)
+    )
     with session_scope(engine) as session:
         session.execute(stmt)
 
@@ -529,7 +535,9 @@ def mark_pr_opened(
 def pull_requests(engine: Engine, proposal_id: str) -> list[PullRequestRecord]:
     with Session(engine) as session:
         rows = session.exec(
-            select(PullRequestRecord).where(PullRequestRecord.proposal_id == proposal_id).order_by(PullRequestRecord.id)  # type: ignore[arg-type]
+            select(PullRequestRecord)
+            .where(PullRequestRecord.proposal_id == proposal_id)
+            .order_by(PullRequestRecord.id)  # type: ignore[arg-type]
         ).all()
         return [PullRequestRecord.model_validate(r.model_dump()) for r in rows]
 

@@ -10,6 +10,8 @@ import ibis
 from domain.errors import DataError
 from warehouse.facts import CREATE_INGESTS_SQL, create_fact_table_sql
 
+MEMORY_LIMIT = "2GB"
+
 
 def connect_duckdb(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection in UTC with the fact tables created (unless read-only)."""
@@ -19,6 +21,9 @@ def connect_duckdb(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnec
     except duckdb.IOException as exc:
         raise DataError(f"{path}: cannot open the warehouse ({str(exc).splitlines()[0]})") from None
     con.execute("SET TimeZone = 'UTC'")
+    # Bounded memory: big ingests spill to the workspace instead of growing without limit.
+    con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+    con.execute(f"SET temp_directory = '{path.parent / 'tmp'}'")
     if not read_only:
         con.execute(create_fact_table_sql())
         con.execute(CREATE_INGESTS_SQL)

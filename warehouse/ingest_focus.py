@@ -16,16 +16,9 @@ from warehouse.facts import EXTRA_COLUMNS, focus_by_lower, required_columns
 from warehouse.files import file_sha256, sniff_format
 from warehouse.ingest_models import IngestReport, IngestResult
 from warehouse.loader import SourceSpec, load_source
+from warehouse.sql import ident, literal
 
 NULL_STRINGS = ["NULL", "null", ""]
-
-
-def _lit(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _extra_name(header: str) -> str:
@@ -39,9 +32,9 @@ def _extra_name(header: str) -> str:
 
 def _read_sql(path: Path, fmt: str) -> str:
     if fmt == "parquet":
-        return f"read_parquet({_lit(str(path))}, file_row_number = true)"
+        return f"read_parquet({literal(str(path))}, file_row_number = true)"
     return (
-        f"read_csv({_lit(str(path))}, all_varchar = true, header = true, nullstr = {NULL_STRINGS!r}, "
+        f"read_csv({literal(str(path))}, all_varchar = true, header = true, nullstr = {NULL_STRINGS!r}, "
         "store_rejects = true, rejects_table = '__csv_reject_errors', rejects_scan = '__csv_reject_scans', "
         "parallel = false, max_line_size = 10000000)"
     )
@@ -75,7 +68,7 @@ def inspect_focus_file(con: duckdb.DuckDBPyConnection, path: Path) -> SourceSpec
                 str(path), f"columns {seen[target.lower()]!r} and {name!r} both map to {target}"
             )
         seen[target.lower()] = name
-        renames.append(f"{_q(name)} AS {_q(target)}")
+        renames.append(f"{ident(name)} AS {ident(target)}")
         columns.append(target)
         if not focus:
             extras.append(target)

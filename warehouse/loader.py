@@ -26,6 +26,7 @@ from warehouse.facts import (
     fact_columns,
 )
 from warehouse.ingest_models import IngestResult, IngestStatus, Replacement
+from warehouse.sql import ident, literal
 
 STAGE = "__costpilot_stage"
 _CHARGE_FREQUENCY = {"usage-based": "Usage-Based", "recurring": "Recurring", "one-time": "One-Time"}
@@ -48,18 +49,10 @@ class SourceSpec:
     collect_rejects: Callable[[duckdb.DuckDBPyConnection], list[tuple[int, str]]] | None = None
 
 
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _lit(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def _typed_expr(column: str) -> tuple[str, str | None]:
     """(typed SQL expression, reason-if-unparseable SQL or None) for one source column."""
     sql_type = fact_columns().get(column, "VARCHAR")
-    src = f"CAST({_q(column)} AS VARCHAR)"
+    src = f"CAST({ident(column)} AS VARCHAR)"
     if sql_type.startswith("DECIMAL"):
         typed = f"TRY_CAST(TRIM({src}) AS {sql_type})"
         kind = "a number"
@@ -71,19 +64,21 @@ def _typed_expr(column: str) -> tuple[str, str | None]:
         kind = "an integer"
     else:
         if column == "ChargeFrequency":
-            cases = " ".join(f"WHEN {_lit(k)} THEN {_lit(v)}" for k, v in _CHARGE_FREQUENCY.items())
+            cases = " ".join(f"WHEN {literal(k)} THEN {literal(v)}" for k, v in _CHARGE_FREQUENCY.items())
             return f"CASE lower({src}) {cases} ELSE {src} END", None
         return src, None
     reason = (
-        f"CASE WHEN {_q(column)} IS NOT NULL AND {typed} IS NULL "
-        f"THEN {_lit(column + ': not ' + kind + ': ')} || left({src}, 60) END"
+        f"CASE WHEN {ident(column)} IS NOT NULL AND {typed} IS NULL "
+        f"THEN {literal(column + ': not ' + kind + ': ')} || left({src}, 60) END"
     )
     return typed, reason
 
 
 def _tag_expr(keys: list[str]) -> str:
-    lookups = [f"NULLIF(TRIM(json_extract_string(\"Tags\", {_lit('$.' + _json_key(k))})), '')" for k in keys]
-    return f"COALESCE({', '.join(lookups)}, {_lit(UNTAGGED)})" if lookups else _lit(UNTAGGED)
+    lookups = [
+        f"NULLIF(TRIM(json_extract_string(\"Tags\", {literal('$.' + _json_key(k))})), '')" for k in keys
+    ]
+    return f"COALESCE({', '.join(lookups)}, {literal(UNTAGGED)})" if lookups else literal(UNTAGGED)
 
 
 def _json_key(key: str) -> str:
@@ -112,17 +107,17 @@ def _stage_sql(spec: SourceSpec, config: WarehouseConfig, currency: str | None) 
     for name in fact_columns():
         if name in present:
             typed, reason = _typed_expr(name)
-            selects.append(f"{typed} AS {_q(name)}")
+            selects.append(f"{typed} AS {ident(name)}")
             if reason:
                 reasons.append(reason)
     for name in spec.extra_columns:
-        selects.append(f"CAST({_q(name)} AS VARCHAR) AS {_q(name)}")
+        selects.append(f"CAST({ident(name)} AS VARCHAR) AS {ident(name)}")
     for name in REQUIRED_VALUES:
         if name in present:
             reasons.insert(
                 0,
-                f"CASE WHEN {_q(name)} IS NULL OR TRIM(CAST({_q(name)} AS VARCHAR)) = '' "
-                f"THEN {_lit('missing ' + name)} END",
+                f"CASE WHEN {ident(name)} IS NULL OR TRIM(CAST({ident(name)} AS VARCHAR)) = '' "
+                f"THEN {literal('missing ' + name)} END",
             )
     if "Tags" in present:
         reasons.append(
@@ -132,7 +127,7 @@ def _stage_sql(spec: SourceSpec, config: WarehouseConfig, currency: str | None) 
         )
     if currency and "BillingCurrency" in present:
         reasons.append(
-            f"CASE WHEN upper(trim(CAST(BillingCurrency AS VARCHAR))) <> {_lit(currency)} "
+            f"CASE WHEN upper(trim(CAST(BillingCurrency AS VARCHAR))) <> {literal(currency)} "
             f"THEN 'BillingCurrency ' || CAST(BillingCurrency AS VARCHAR) || ' differs from the dataset currency {currency}' END"
         )
     reasons.extend(spec.extra_reasons)
@@ -143,24 +138,24 @@ def _stage_sql(spec: SourceSpec, config: WarehouseConfig, currency: str | None) 
 def _insert_sql(spec: SourceSpec, config: WarehouseConfig) -> str:
     present = [c for c in fact_columns() if c in set(spec.columns)]
     targets = present + list(spec.extra_columns)
-    values = [_q(c) for c in targets]
+    values = [ident(c) for c in targets]
     has_tags = "Tags" in spec.columns
     for dim, keys in config.tag_aliases.items():
         if dim in spec.columns:  # the source set it already (LLM usage)
             continue
         targets.append(dim)
-        values.append(_tag_expr(keys) if has_tags else _lit(UNTAGGED))
+        values.append(_tag_expr(keys) if has_tags else literal(UNTAGGED))
     bookkeeping = {
-        "x_source_file": _lit(str(spec.path)),
-        "x_source_sha256": _lit(spec.sha256),
+        "x_source_file": literal(str(spec.path)),
+        "x_source_sha256": literal(spec.sha256),
         "x_source_row": "__row",
     }
     if "x_cost_source" not in spec.columns:
-        bookkeeping["x_cost_source"] = _lit(spec.kind)
+        bookkeeping["x_cost_source"] = literal(spec.kind)
     for col, expr in bookkeeping.items():
         targets.append(col)
         values.append(expr)
-    cols = ", ".join(_q(c) for c in targets)
+    cols = ", ".join(ident(c) for c in targets)
     return f"INSERT INTO {FACT_TABLE} ({cols}) SELECT {', '.join(values)} FROM {STAGE} WHERE __reason IS NULL"
 
 
@@ -233,7 +228,7 @@ def load_source(
     con.execute("BEGIN TRANSACTION")
     try:
         for name in spec.extra_columns:
-            con.execute(f"ALTER TABLE {FACT_TABLE} ADD COLUMN IF NOT EXISTS {_q(name)} VARCHAR")
+            con.execute(f"ALTER TABLE {FACT_TABLE} ADD COLUMN IF NOT EXISTS {ident(name)} VARCHAR")
         con.execute(f"CREATE TEMP TABLE {STAGE} AS {_stage_sql(spec, config, currency)}")
         (rows_parsed,) = con.execute(f"SELECT count(*) FROM {STAGE}").fetchone()  # type: ignore[misc]
         if spec.collect_rejects:
@@ -245,7 +240,7 @@ def load_source(
         if rejected:
             con.execute("CREATE TEMP TABLE __rej (source VARCHAR, row BIGINT, reason VARCHAR)")
             con.execute(
-                f"INSERT INTO __rej SELECT {_lit(str(spec.path))}, __row, __reason FROM {STAGE} WHERE __reason IS NOT NULL"
+                f"INSERT INTO __rej SELECT {literal(str(spec.path))}, __row, __reason FROM {STAGE} WHERE __reason IS NOT NULL"
             )
             if spec.structural_rejects:
                 con.executemany(
@@ -253,7 +248,7 @@ def load_source(
                     [(str(spec.path), row, reason) for row, reason in spec.structural_rejects],
                 )
             con.execute(
-                f"COPY (SELECT * FROM __rej ORDER BY row) TO {_lit(str(tmp_rejected))} (HEADER, DELIMITER ',')"
+                f"COPY (SELECT * FROM __rej ORDER BY row) TO {literal(str(tmp_rejected))} (HEADER, DELIMITER ',')"
             )
             con.execute("DROP TABLE __rej")
         con.execute(

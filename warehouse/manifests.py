@@ -20,8 +20,18 @@ from ruamel.yaml.error import YAMLError
 
 WORKLOAD_KINDS = frozenset({"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob"})
 _BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
-_DECIMAL = {"n": Decimal("1e-9"), "u": Decimal("1e-6"), "m": Decimal("1e-3"), "": Decimal(1), "k": Decimal(10**3),
-            "M": Decimal(10**6), "G": Decimal(10**9), "T": Decimal(10**12), "P": Decimal(10**15), "E": Decimal(10**18)}
+_DECIMAL = {
+    "n": Decimal("1e-9"),
+    "u": Decimal("1e-6"),
+    "m": Decimal("1e-3"),
+    "": Decimal(1),
+    "k": Decimal(10**3),
+    "M": Decimal(10**6),
+    "G": Decimal(10**9),
+    "T": Decimal(10**12),
+    "P": Decimal(10**15),
+    "E": Decimal(10**18),
+}
 _QTY = re.compile(r"^([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]?)$")
 
 
@@ -112,8 +122,12 @@ def _resources(container: dict[str, Any]) -> tuple[Decimal | None, Decimal | Non
     res = container.get("resources") or {}
     req, lim = res.get("requests") or {}, res.get("limits") or {}
     mem_req, mem_lim = quantity(req.get("memory")), quantity(lim.get("memory"))
-    return (quantity(req.get("cpu")), quantity(lim.get("cpu")),
-            None if mem_req is None else int(mem_req), None if mem_lim is None else int(mem_lim))
+    return (
+        quantity(req.get("cpu")),
+        quantity(lim.get("cpu")),
+        None if mem_req is None else int(mem_req),
+        None if mem_lim is None else int(mem_lim),
+    )
 
 
 def _hpa(doc: dict[str, Any], namespace: str, file: str) -> HpaTarget | None:
@@ -131,8 +145,15 @@ def _hpa(doc: dict[str, Any], namespace: str, file: str) -> HpaTarget | None:
             name = (metric.get(section) or {}).get("name")
             if name in ("cpu", "memory"):
                 resources.add(name)
-    return HpaTarget(namespace, str(ref["kind"]), str(ref["name"]), frozenset(resources),
-                     spec.get("minReplicas"), spec.get("maxReplicas"), file)
+    return HpaTarget(
+        namespace,
+        str(ref["kind"]),
+        str(ref["name"]),
+        frozenset(resources),
+        spec.get("minReplicas"),
+        spec.get("maxReplicas"),
+        file,
+    )
 
 
 def read_manifests(root: Path) -> ManifestIndex:
@@ -171,8 +192,12 @@ def read_manifests(root: Path) -> ManifestIndex:
                     for c in pod.get(section) or []:
                         if not isinstance(c, dict) or not c.get("name"):
                             continue
-                        ctype = "sidecar" if default_type == "init" and c.get("restartPolicy") == "Always" \
+                        ctype = (
+                            "sidecar"
+                            if default_type == "init" and c.get("restartPolicy") == "Always"
                             else default_type
-                        index.containers.append(ContainerSpec(namespace, kind, name, str(c["name"]), ctype,
-                                                              *_resources(c), rel))
+                        )
+                        index.containers.append(
+                            ContainerSpec(namespace, kind, name, str(c["name"]), ctype, *_resources(c), rel)
+                        )
     return index

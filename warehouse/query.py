@@ -133,7 +133,9 @@ def daily_costs(
     frame = pd.DataFrame(result.rows, columns=["day", *by, "cost", "rows"])
     if not frame.empty:
         frame = frame.sort_values(["day", *by], kind="stable").reset_index(drop=True)
-    frame.attrs.update(currency=result.currency, sql=result.sql, engine=result.engine, rows_scanned=result.rows_scanned)
+    frame.attrs.update(
+        currency=result.currency, sql=result.sql, engine=result.engine, rows_scanned=result.rows_scanned
+    )
     return frame
 
 

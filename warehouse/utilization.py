@@ -89,7 +89,9 @@ def _source(con: duckdb.DuckDBPyConnection, path: Path) -> tuple[str, list[str]]
     try:
         header = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {read}").fetchall()]
     except duckdb.Error as exc:
-        raise FileRejected(str(path), f"cannot be read as {fmt.upper()}: {str(exc).splitlines()[0]}") from None
+        raise FileRejected(
+            str(path), f"cannot be read as {fmt.upper()}: {str(exc).splitlines()[0]}"
+        ) from None
     by_lower: dict[str, str] = {}
     for name in header:
         if fmt == "parquet" and name == "file_row_number":
@@ -116,8 +118,10 @@ def _stage_sql(from_sql: str, present: list[str]) -> str:
     # Timestamps are UTC: a zone suffix is honoured, a naive value is taken as UTC.
     ts = f"TRY_CAST(TRY_CAST({ts_text} AS TIMESTAMPTZ) AS TIMESTAMP)"
     sel.append(f"{ts} AS timestamp")
-    why.append(f"CASE WHEN {ts_text} IS NULL THEN 'missing timestamp' WHEN {ts} IS NULL "
-               f"THEN 'timestamp: not a timestamp (' || {ts_text} || ')' END")
+    why.append(
+        f"CASE WHEN {ts_text} IS NULL THEN 'missing timestamp' WHEN {ts} IS NULL "
+        f"THEN 'timestamp: not a timestamp (' || {ts_text} || ')' END"
+    )
     for key in KEY_COLUMNS:
         sel.append(f"{_text(key)} AS {key}")
         why.append(f"CASE WHEN {_text(key)} IS NULL THEN 'missing {key}' END")
@@ -125,8 +129,10 @@ def _stage_sql(from_sql: str, present: list[str]) -> str:
     sel.append(f"COALESCE({ctype}, 'regular') AS container_type")
     if "container_type" in present:
         allowed = ", ".join(_lit(t) for t in CONTAINER_TYPES)
-        why.append(f"CASE WHEN {ctype} IS NOT NULL AND {ctype} NOT IN ({allowed}) "
-                   f"THEN 'container_type: ' || {_text('container_type')} || ' is not regular, sidecar or init' END")
+        why.append(
+            f"CASE WHEN {ctype} IS NOT NULL AND {ctype} NOT IN ({allowed}) "
+            f"THEN 'container_type: ' || {_text('container_type')} || ' is not regular, sidecar or init' END"
+        )
     for col in ("cpu_cores", "memory_bytes", *NUMERIC_OPTIONAL):
         if col not in present:
             sel.append(f"CAST(NULL AS DOUBLE) AS {col}")
@@ -138,13 +144,20 @@ def _stage_sql(from_sql: str, present: list[str]) -> str:
             f"THEN '{col}: not a number (' || {_text(col)} || ')' "
             f"WHEN {value} < 0 THEN '{col}: negative (' || {_text(col)} || ')' END"
         )
-    why.append("CASE WHEN " + _text("cpu_cores") + " IS NULL AND " + _text("memory_bytes")
-               + " IS NULL THEN 'no cpu_cores and no memory_bytes' END")
+    why.append(
+        "CASE WHEN "
+        + _text("cpu_cores")
+        + " IS NULL AND "
+        + _text("memory_bytes")
+        + " IS NULL THEN 'no cpu_cores and no memory_bytes' END"
+    )
     if "oom_killed" in present:
         oom = f"TRY_CAST({_text('oom_killed')} AS BOOLEAN)"
         sel.append(f"COALESCE({oom}, false) AS oom_killed")
-        why.append(f"CASE WHEN {_text('oom_killed')} IS NOT NULL AND {oom} IS NULL "
-                   f"THEN 'oom_killed: not true/false (' || {_text('oom_killed')} || ')' END")
+        why.append(
+            f"CASE WHEN {_text('oom_killed')} IS NOT NULL AND {oom} IS NULL "
+            f"THEN 'oom_killed: not true/false (' || {_text('oom_killed')} || ')' END"
+        )
     else:
         sel.append("false AS oom_killed")
     reason = f"NULLIF(concat_ws('; ', {', '.join(why)}), '')"
@@ -176,7 +189,9 @@ def _already(con: duckdb.DuckDBPyConnection, sha: str) -> bool:
 
 def _structural_rejects(con: duckdb.DuckDBPyConnection) -> list[tuple[int, str]]:
     try:
-        rows = con.execute("SELECT line, error_type, error_message FROM reject_errors ORDER BY line").fetchall()
+        rows = con.execute(
+            "SELECT line, error_type, error_message FROM reject_errors ORDER BY line"
+        ).fetchall()
     except duckdb.Error:
         return []
     con.execute("DELETE FROM reject_errors")
@@ -191,8 +206,15 @@ def ingest_utilization_file(
     from_sql, present = _source(con, path)
     sha = file_sha256(path)
     if _already(con, sha):
-        return IngestResult(path=str(path), kind="utilization", sha256=sha,
-                            status=IngestStatus.already_ingested, rows_read=0, rows_loaded=0, rows_rejected=0)
+        return IngestResult(
+            path=str(path),
+            kind="utilization",
+            sha256=sha,
+            status=IngestStatus.already_ingested,
+            rows_read=0,
+            rows_loaded=0,
+            rows_rejected=0,
+        )
     structural: list[tuple[int, str]] = []
     if "read_csv" in from_sql:
         con.execute(f"SELECT count(*) FROM {from_sql}").fetchone()
@@ -218,17 +240,31 @@ def ingest_utilization_file(
         rejected = parsed - loaded + len(structural)
         if rejected:
             con.execute("CREATE TEMP TABLE __util_rej (source VARCHAR, row BIGINT, reason VARCHAR)")
-            con.execute(f"INSERT INTO __util_rej SELECT {_lit(str(path))}, __row, __reason FROM {stage} "
-                        "WHERE __reason IS NOT NULL")
+            con.execute(
+                f"INSERT INTO __util_rej SELECT {_lit(str(path))}, __row, __reason FROM {stage} "
+                "WHERE __reason IS NOT NULL"
+            )
             if structural:
-                con.executemany("INSERT INTO __util_rej VALUES (?, ?, ?)",
-                                [(str(path), r, why) for r, why in structural])
-            con.execute(f"COPY (SELECT * FROM __util_rej ORDER BY row) TO {_lit(str(tmp))} (HEADER, DELIMITER ',')")
+                con.executemany(
+                    "INSERT INTO __util_rej VALUES (?, ?, ?)", [(str(path), r, why) for r, why in structural]
+                )
+            con.execute(
+                f"COPY (SELECT * FROM __util_rej ORDER BY row) TO {_lit(str(tmp))} (HEADER, DELIMITER ',')"
+            )
             con.execute("DROP TABLE __util_rej")
         con.execute(
             f"INSERT INTO {INGESTS_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
-            [sha, "utilization", str(path), datetime.now(UTC).replace(tzinfo=None), parsed + len(structural),
-             loaded, rejected, str(rejected_path) if rejected else None, batch_id],
+            [
+                sha,
+                "utilization",
+                str(path),
+                datetime.now(UTC).replace(tzinfo=None),
+                parsed + len(structural),
+                loaded,
+                rejected,
+                str(rejected_path) if rejected else None,
+                batch_id,
+            ],
         )
         con.execute(f"DROP TABLE {stage}")
         con.execute("COMMIT")
@@ -243,8 +279,13 @@ def ingest_utilization_file(
     if rejected:
         tmp.replace(rejected_path)
     return IngestResult(
-        path=str(path), kind="utilization", sha256=sha, status=IngestStatus.loaded,
-        rows_read=parsed + len(structural), rows_loaded=loaded, rows_rejected=rejected,
+        path=str(path),
+        kind="utilization",
+        sha256=sha,
+        status=IngestStatus.loaded,
+        rows_read=parsed + len(structural),
+        rows_loaded=loaded,
+        rows_rejected=rejected,
         rejected_file=str(rejected_path) if rejected else None,
     )
 

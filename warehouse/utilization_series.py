@@ -125,7 +125,8 @@ class _Cutter:
         oom_idx = batch.schema.get_field_index("oom_killed")
         rows["oom"] = (
             np.asarray(pc.fill_null(batch.column(oom_idx), False).to_numpy(zero_copy_only=False), dtype=bool)
-            if oom_idx >= 0 else np.zeros(n, dtype=bool)
+            if oom_idx >= 0
+            else np.zeros(n, dtype=bool)
         )
         key_cols = [batch.column(c) for c in KEY_COLUMNS]
         type_idx = batch.schema.get_field_index("container_type")
@@ -154,7 +155,9 @@ class _Cutter:
                 rows = {k: v[keep] for k, v in rows.items()}
         yield from self._emit(keys, bounds, rows)
 
-    def _emit(self, keys: list[SeriesKey], bounds: np.ndarray, rows: dict[str, np.ndarray]) -> Iterator[SeriesChunk]:
+    def _emit(
+        self, keys: list[SeriesKey], bounds: np.ndarray, rows: dict[str, np.ndarray]
+    ) -> Iterator[SeriesChunk]:
         first = 0
         if self.pending is not None:
             pkey, prows = self.pending

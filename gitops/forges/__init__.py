@@ -29,7 +29,9 @@ def get_forge(name: str, config: ForgeConfig) -> Forge:
     try:
         factory = FORGES[name]
     except KeyError:
-        raise ConfigError(f"COSTPILOT_FORGE: unknown forge {name!r} (valid: {', '.join(sorted(FORGES))})") from None
+        raise ConfigError(
+            f"COSTPILOT_FORGE: unknown forge {name!r} (valid: {', '.join(sorted(FORGES))})"
+        ) from None
     return factory(config)
 
 

@@ -44,7 +44,9 @@ class PublishRequest(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     branch: str
-    base_sha: str | None = Field(None, description="commit the patch was made on; default: the base branch tip")
+    base_sha: str | None = Field(
+        None, description="commit the patch was made on; default: the base branch tip"
+    )
     title: str
     body: str
     commit_message: str

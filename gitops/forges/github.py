@@ -11,8 +11,8 @@ import re
 
 import requests
 from github import Auth, Github, GithubException, InputGitTreeElement
-from github.GithubException import BadCredentialsException, UnknownObjectException
 from github.GitCommit import GitCommit
+from github.GithubException import BadCredentialsException, UnknownObjectException
 from github.GitTree import GitTree
 from github.PullRequest import PullRequest
 from github.Repository import Repository
@@ -32,7 +32,9 @@ def _auth(config: ForgeConfig) -> Auth.Auth:
         try:
             key = config.app_key_file.read_text()
         except OSError as exc:
-            raise ConfigError(f"COSTPILOT_GITHUB_APP_KEY_FILE: cannot read {config.app_key_file}: {exc.strerror}") from None
+            raise ConfigError(
+                f"COSTPILOT_GITHUB_APP_KEY_FILE: cannot read {config.app_key_file}: {exc.strerror}"
+            ) from None
         return Auth.AppAuth(int(config.app_id), key).get_installation_auth(int(config.installation_id))
     raise ConfigError(
         "github forge needs GITHUB_TOKEN, or COSTPILOT_GITHUB_APP_ID, COSTPILOT_GITHUB_APP_KEY_FILE "
@@ -66,12 +68,18 @@ class GitHubForge:
                 f"while {self._step} {self.config.repo}"
             ) from None
         except UnknownObjectException as exc:
-            raise ExternalError(f"GitHub 404 while {self._step} {self.config.repo}: {_message(exc)}") from None
+            raise ExternalError(
+                f"GitHub 404 while {self._step} {self.config.repo}: {_message(exc)}"
+            ) from None
         except GithubException as exc:
-            raise ExternalError(f"GitHub {exc.status} while {self._step} {self.config.repo}: {_message(exc)}") from None
+            raise ExternalError(
+                f"GitHub {exc.status} while {self._step} {self.config.repo}: {_message(exc)}"
+            ) from None
         except requests.RequestException as exc:
             reason = type(exc).__name__
-            raise ExternalError(f"GitHub unreachable at {self.base_url} while {self._step}: {reason}") from None
+            raise ExternalError(
+                f"GitHub unreachable at {self.base_url} while {self._step}: {reason}"
+            ) from None
 
     def _publish(self, request: PublishRequest) -> PublishResult:
         self._step = "reading"
@@ -99,7 +107,9 @@ class GitHubForge:
         created = pr is None
         if pr is None:
             self._step = "opening the pull request in"
-            pr = repo.create_pull(base=base_branch, head=request.branch, title=request.title, body=request.body)
+            pr = repo.create_pull(
+                base=base_branch, head=request.branch, title=request.title, body=request.body
+            )
         elif pr.title != request.title or (pr.body or "") != request.body:
             self._step = "updating the pull request in"
             pr.edit(title=request.title, body=request.body)

@@ -33,7 +33,10 @@ class LocalForge:
         if not self.path.is_dir():
             raise ConfigError(f"COSTPILOT_GITOPS_REPO: {self.path} is not a directory")
         probe = subprocess.run(
-            ["git", "-C", str(self.path), "rev-parse", "--git-dir"], capture_output=True, text=True, check=False
+            ["git", "-C", str(self.path), "rev-parse", "--git-dir"],
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if probe.returncode != 0:
             raise ConfigError(f"COSTPILOT_GITOPS_REPO: {self.path} is not a git repository")
@@ -95,15 +98,23 @@ class LocalForge:
             parents = self._git("rev-list", "--parents", "-n", "1", tip).split()[1:]
             if parents == [base]:
                 return PublishResult(
-                    forge=self.name, branch=request.branch, commit_sha=tip, url=url,
-                    created=False, branch_updated=False,
+                    forge=self.name,
+                    branch=request.branch,
+                    commit_sha=tip,
+                    url=url,
+                    created=False,
+                    branch_updated=False,
                 )
         commit = self._git("commit-tree", "--no-gpg-sign", tree, "-p", base, "-m", request.commit_message)
         # Compare-and-swap: a concurrent writer moving the branch makes this fail instead of losing work.
         self._git("update-ref", f"refs/heads/{request.branch}", commit, tip or ZERO_OID)
         return PublishResult(
-            forge=self.name, branch=request.branch, commit_sha=commit, url=url,
-            created=tip is None, branch_updated=True,
+            forge=self.name,
+            branch=request.branch,
+            commit_sha=commit,
+            url=url,
+            created=tip is None,
+            branch_updated=True,
         )
 
     def _is_symbolic_head(self) -> bool:

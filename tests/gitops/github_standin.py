@@ -283,7 +283,9 @@ class GitHubStandin:
         entries = {}
         for entry in body["tree"]:
             if entry.get("content") is not None:
-                entries[entry["path"]] = git(self.repo_path, "hash-object", "-w", "--stdin", stdin=entry["content"])
+                entries[entry["path"]] = git(
+                    self.repo_path, "hash-object", "-w", "--stdin", stdin=entry["content"]
+                )
             else:
                 entries[entry["path"]] = entry["sha"]
         sha = make_tree(self.repo_path, body.get("base_tree"), entries)
@@ -307,9 +309,13 @@ class GitHubStandin:
         old = self.branch_sha(branch)
         if old is None:
             return 422, {"message": "Reference does not exist"}
-        is_ancestor = subprocess.run(
-            ["git", "--git-dir", str(self.repo_path), "merge-base", "--is-ancestor", old, body["sha"]], check=False
-        ).returncode == 0
+        is_ancestor = (
+            subprocess.run(
+                ["git", "--git-dir", str(self.repo_path), "merge-base", "--is-ancestor", old, body["sha"]],
+                check=False,
+            ).returncode
+            == 0
+        )
         if not body.get("force") and not is_ancestor:
             return 422, {"message": "Update is not a fast forward"}
         git(self.repo_path, "update-ref", f"refs/heads/{branch}", body["sha"])
@@ -333,8 +339,12 @@ class GitHubStandin:
             return 422, {"message": f"A pull request already exists for {self.owner}:{body['head']}."}
         number = len(self.pulls) + 1
         self.pulls[number] = {
-            "title": body["title"], "body": body.get("body") or "", "head": body["head"],
-            "base": body["base"], "state": "open", "labels": [],
+            "title": body["title"],
+            "body": body.get("body") or "",
+            "head": body["head"],
+            "base": body["base"],
+            "state": "open",
+            "labels": [],
         }
         return 201, self._pull_json(number)
 
@@ -352,7 +362,9 @@ class GitHubStandin:
         return 200, [{"name": n} for n in labels]
 
     def _list_comments(self, number: str, **_: Any) -> tuple[int, Any]:
-        return 200, [self._comment_json(cid) for cid, c in sorted(self.comments.items()) if c["issue"] == int(number)]
+        return 200, [
+            self._comment_json(cid) for cid, c in sorted(self.comments.items()) if c["issue"] == int(number)
+        ]
 
     def _post_comment(self, number: str, *, body: Any, **_: Any) -> tuple[int, Any]:
         cid = 500 + len(self.comments)

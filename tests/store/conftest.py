@@ -14,26 +14,46 @@ from domain.changes import FileChange, GuardrailReport, GuardrailResult, Planned
 from domain.findings import Finding, FindingKind
 from store.proposals import open_store
 
-BEFORE = "spec:\n  resources:\n    requests:\n      cpu: \"2\"\n"
+BEFORE = 'spec:\n  resources:\n    requests:\n      cpu: "2"\n'
 
 
-def make_change(cpu: str = "500m", *, slug: str = "shop-api", namespace: str = "shop", env: str | None = None,
-                playbook: str = "rightsize-requests") -> PlannedChange:
-    target = {"cluster": "c1", "namespace": namespace, "kind": "Deployment", "workload": "api", "container": "api"}
+def make_change(
+    cpu: str = "500m",
+    *,
+    slug: str = "shop-api",
+    namespace: str = "shop",
+    env: str | None = None,
+    playbook: str = "rightsize-requests",
+) -> PlannedChange:
+    target = {
+        "cluster": "c1",
+        "namespace": namespace,
+        "kind": "Deployment",
+        "workload": "api",
+        "container": "api",
+    }
     if env:
         target["env"] = env
     finding = Finding(
-        kind=FindingKind.rightsize, target=target, title="Right-size api",
-        current={"cpu_request": "2"}, proposed={"cpu_request": cpu},
+        kind=FindingKind.rightsize,
+        target=target,
+        title="Right-size api",
+        current={"cpu_request": "2"},
+        proposed={"cpu_request": cpu},
         evidence={"cpu_p95": "0.31", "days": 14, "samples": 4032},
-        monthly_cost_now=Decimal("120"), monthly_cost_after=Decimal("40"),
+        monthly_cost_now=Decimal("120"),
+        monthly_cost_after=Decimal("40"),
     )
     after = BEFORE.replace('"2"', f'"{cpu}"')
     return PlannedChange(
-        playbook=playbook, target_slug=slug, title=f"Right-size {slug}", findings=[finding],
+        playbook=playbook,
+        target_slug=slug,
+        title=f"Right-size {slug}",
+        findings=[finding],
         files=[FileChange(path="apps/api/deployment.yaml", before=BEFORE, after=after)],
-        diff=f"--- a/apps/api/deployment.yaml\n+++ b/apps/api/deployment.yaml\n-      cpu: \"2\"\n+      cpu: \"{cpu}\"\n",
-        monthly_cost_now=Decimal("120"), monthly_cost_after=Decimal("40"),
+        diff=f'--- a/apps/api/deployment.yaml\n+++ b/apps/api/deployment.yaml\n-      cpu: "2"\n+      cpu: "{cpu}"\n',
+        monthly_cost_now=Decimal("120"),
+        monthly_cost_after=Decimal("40"),
     )
 
 

@@ -51,7 +51,11 @@ def test_same_patch_again_is_the_same_proposal(engine: Engine) -> None:
 def test_revalidation_moves_blocked_to_awaiting_and_back(engine: Engine) -> None:
     blocked, _ = record(engine, failing=("freeze.window",))
     now_ok, outcome = record(engine)
-    assert (now_ok.id, now_ok.state, outcome) == (blocked.id, ProposalState.awaiting_approval, RecordOutcome.revalidated)
+    assert (now_ok.id, now_ok.state, outcome) == (
+        blocked.id,
+        ProposalState.awaiting_approval,
+        RecordOutcome.revalidated,
+    )
     assert now_ok.blocked_rules == []
     again_blocked, _ = record(engine, failing=("freeze.window",))
     assert again_blocked.state is ProposalState.blocked
@@ -134,7 +138,9 @@ def test_claim_lease_gives_one_holder_and_expires(engine: Engine) -> None:
     later = store.claim_pr(engine, proposal.id, lease=lease, now=NOW + timedelta(minutes=11))
     assert later is not None and later != token
     # The stale holder can no longer finish; the current one can.
-    common = dict(forge="local", url="file:///x", number=None, commit_sha="c" * 40, created=True, actor="bot", now=NOW)
+    common = dict(
+        forge="local", url="file:///x", number=None, commit_sha="c" * 40, created=True, actor="bot", now=NOW
+    )
     assert not store.mark_pr_opened(engine, proposal.id, token=token, **common)
     assert store.mark_pr_opened(engine, proposal.id, token=later, **common)
     assert store.get(engine, proposal.id).state is ProposalState.pr_opened
@@ -143,8 +149,14 @@ def test_claim_lease_gives_one_holder_and_expires(engine: Engine) -> None:
 
 def test_idempotency_key_keeps_the_first_result(engine: Engine) -> None:
     assert store.recall(engine, "slack:Ev1") is None
-    assert store.remember(engine, "slack:Ev1", action="approve", subject="p1", result='{"a":1}', now=NOW) == '{"a":1}'
-    assert store.remember(engine, "slack:Ev1", action="approve", subject="p1", result='{"a":2}', now=NOW) == '{"a":1}'
+    assert (
+        store.remember(engine, "slack:Ev1", action="approve", subject="p1", result='{"a":1}', now=NOW)
+        == '{"a":1}'
+    )
+    assert (
+        store.remember(engine, "slack:Ev1", action="approve", subject="p1", result='{"a":2}', now=NOW)
+        == '{"a":1}'
+    )
     assert store.recall(engine, "slack:Ev1") == '{"a":1}'
 
 
@@ -178,7 +190,9 @@ def test_two_replicas_racing_to_approve_give_one_winner(backend: str, request: p
     try:
         results = _race(
             [engine, other, engine, other],
-            lambda e, i: store.approve(e, proposal.id, approver=f"U{i}", patch_sha256=proposal.patch_sha256, now=NOW),
+            lambda e, i: store.approve(
+                e, proposal.id, approver=f"U{i}", patch_sha256=proposal.patch_sha256, now=NOW
+            ),
         )
         claims = _race(
             [engine, other],

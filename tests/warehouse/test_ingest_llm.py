@@ -137,7 +137,7 @@ def test_unknown_model_is_rejected_or_priced_from_config(tmp_path: Path) -> None
     }
     result = ingest(tmp_path, write_jsonl(tmp_path / "u.jsonl", [record])).files[0]
     assert result.rows_rejected == 1 and result.rows_loaded == 0
-    reason = list(csv.DictReader(open(result.rejected_file)))[0]
+    reason = list(csv.DictReader(Path(result.rejected_file).read_text().splitlines()))[0]
     assert reason["row"] == "1" and "unknown model 'acme-llm-7b'" in reason["reason"]
 
     config = WarehouseConfig(
@@ -168,7 +168,7 @@ def test_bad_records_each_get_a_reason(tmp_path: Path) -> None:
     ]
     result = ingest(tmp_path, write_jsonl(tmp_path / "bad.jsonl", records)).files[0]
     assert (result.rows_read, result.rows_loaded, result.rows_rejected) == (8, 1, 7)
-    reasons = {r["row"]: r["reason"] for r in csv.DictReader(open(result.rejected_file))}
+    reasons = {r["row"]: r["reason"] for r in csv.DictReader(Path(result.rejected_file).read_text().splitlines())}
     assert reasons == {
         "2": "line 2: not valid JSON (Expecting property name enclosed in double quotes)",
         "3": "duplicate request_id g (first at row 1)",

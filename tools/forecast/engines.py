@@ -48,11 +48,22 @@ class ForecastArrays(BaseModel):
 
     def sum_variance(self, steps: int) -> np.ndarray:
         """Variance of the sum of the next ``steps`` forecast errors, (series,)."""
-        if steps <= 0:
-            return np.zeros(self.c.shape[0])
-        cum = np.concatenate([np.zeros((self.c.shape[0], 1)), np.cumsum(self.c[:, : steps - 1], axis=1)], axis=1)
-        # Coefficient of e_{T+k} in the sum is 1 + C_{steps-k}; k = 1..steps ↔ reversed cum.
-        return self.sigma2 * np.sum((1 + cum) ** 2, axis=1)
+        return self.range_sum_variance(1, steps)
+
+    def range_sum_variance(self, first: int, last: int) -> np.ndarray:
+        """Variance of the sum of forecast errors at steps ``first..last`` (1-based, inclusive).
+
+        The error at step h is e_{T+h} + Σ_{j<h} c_j e_{T+h-j}; in the sum, e_{T+k} carries
+        [k ≥ first] + Σ_{h=max(first,k+1)..last} c_{h-k} = [k ≥ first] + C_{last-k} - C_{max(first-k-1, 0)}.
+        """
+        n = self.c.shape[0]
+        if last < first or last <= 0:
+            return np.zeros(n)
+        cum = np.concatenate([np.zeros((n, 1)), np.cumsum(self.c[:, :last], axis=1)], axis=1)  # C_0..C_last
+        k = np.arange(1, last + 1)
+        own = (k >= first).astype(float)
+        coef = own[None, :] + cum[:, last - k] - cum[:, np.maximum(first - k - 1, 0)]
+        return self.sigma2 * np.sum(coef**2, axis=1)
 
 
 Engine = Callable[[np.ndarray, int, int], ForecastArrays]

@@ -66,7 +66,7 @@ def rightsize_workspace(
     if span is None:
         raise DataError("no utilization samples; run `costpilot ingest utilization PATH` first")
     end = min(until, span[1] + timedelta(seconds=1)) if until else span[1] + timedelta(seconds=1)
-    start = end - timedelta(days=int(getattr(settings, "history_days")))
+    start = end - timedelta(days=int(settings.history_days))
     index = read_manifests(gitops_root) if gitops_root else ManifestIndex()
     hpa, containers = manifest_inputs(index)
     prices = unit_prices(warehouse_path, configured or ConfiguredPrices())
