@@ -38,14 +38,27 @@ REMEDIATION_FILE = "remediation.toml"
 BOT = "costpilot"
 
 
+class ApproverSpec(BaseModel):
+    """Who may approve one playbook's changes: Slack user ids (``U…``) or ``group:NAME``.
+    Same shape as a playbook's ``approvers`` block."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    default: list[str] = Field(min_length=1)
+    production: list[str] = Field(
+        default_factory=list, description="for production targets; default when empty"
+    )
+    four_eyes_in_production: bool = True
+
+
 class ApproverRules(BaseModel):
-    """Who may approve: ``playbooks[playbook][environment]`` lists user ids or ``@group`` names;
-    ``*`` matches any playbook or environment. ``groups`` maps a group to its user ids."""
+    """Workspace approvers: ``playbooks[NAME]`` (or ``*``) overrides the playbook's own block;
+    ``groups`` gives the members of ``group:NAME``."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     groups: dict[str, list[str]] = Field(default_factory=dict)
-    playbooks: dict[str, dict[str, list[str]]] = Field(default_factory=dict)
+    playbooks: dict[str, ApproverSpec] = Field(default_factory=dict)
 
 
 class RemediationConfig(BaseModel):
@@ -104,39 +117,50 @@ class ApprovalRefused(InputError):
 
 @dataclass(frozen=True)
 class Authorizer:
-    """Approver lists from the workspace (first) or the playbook's own declaration, and four-eyes."""
+    """Approver lists (workspace first, then the playbook's own block) and four-eyes."""
 
     rules: ApproverRules
     production_environments: frozenset[str]
-    playbook_approvers: Mapping[str, Mapping[str, list[str]]] = field(default_factory=dict)
+    playbook_approvers: Mapping[str, ApproverSpec] = field(default_factory=dict)
 
-    def principals(self, playbook: str, environment: str) -> list[str] | None:
-        for source in (self.rules.playbooks, self.playbook_approvers):
-            for pb in (playbook, "*"):
-                envs = source.get(pb)
-                if envs is None:
-                    continue
-                for env in (environment, "*"):
-                    if env in envs:
-                        return list(envs[env])
-        return None
+    def spec(self, playbook: str) -> ApproverSpec | None:
+        return (
+            self.rules.playbooks.get(playbook)
+            or self.rules.playbooks.get("*")
+            or self.playbook_approvers.get(playbook)
+        )
+
+    def is_production(self, environment: str) -> bool:
+        # An environment costpilot could not tell is treated as production: the strict side.
+        return environment in self.production_environments or environment == "unknown"
+
+    def approvers(self, playbook: str, environment: str) -> set[str] | None:
+        """User ids allowed to approve, groups expanded; None when nothing is configured."""
+        spec = self.spec(playbook)
+        if spec is None:
+            return None
+        principals = spec.production if self.is_production(environment) and spec.production else spec.default
+        allowed: set[str] = set()
+        for principal in principals:
+            if principal.startswith("group:"):
+                allowed.update(self.rules.groups.get(principal.removeprefix("group:"), []))
+            else:
+                allowed.add(principal)
+        return allowed
 
     def refusal(self, proposal: Proposal, user: str, *, approving: bool = True) -> str | None:
         """Why ``user`` may not decide on ``proposal``, or None when they may. Four-eyes guards
         approvals only: a requester may still reject (withdraw) their own change."""
-        principals = self.principals(proposal.playbook, proposal.environment)
-        if principals is None:
-            return f"no approvers configured for {proposal.playbook} in {proposal.environment}"
-        allowed: set[str] = set()
-        for principal in principals:
-            if principal.startswith("@"):
-                allowed.update(self.rules.groups.get(principal[1:], []))
-            else:
-                allowed.add(principal)
+        allowed = self.approvers(proposal.playbook, proposal.environment)
+        if allowed is None:
+            return f"no approvers configured for {proposal.playbook}"
         if user not in allowed:
             return f"not an approver of {proposal.playbook} in {proposal.environment}"
-        strict = proposal.environment in self.production_environments or proposal.environment == "unknown"
-        if approving and strict and user == proposal.requested_by:
+        spec = self.spec(proposal.playbook)
+        four_eyes = (
+            spec is not None and spec.four_eyes_in_production and self.is_production(proposal.environment)
+        )
+        if approving and four_eyes and user == proposal.requested_by:
             return "in production the requester may not approve their own change"
         return None
 
@@ -207,8 +231,11 @@ class RemediationService:
     engine: Engine
     config: RemediationConfig
     forge: Callable[[], Forge]
-    playbook_approvers: Mapping[str, Mapping[str, list[str]]] = field(default_factory=dict)
+    playbook_approvers: Mapping[str, ApproverSpec] = field(default_factory=dict)
+    playbook_labels: Mapping[str, list[str]] = field(default_factory=dict)
+    playbook_intros: Mapping[str, str] = field(default_factory=dict)
     render_report: Callable[[GuardrailReport], str] | None = None
+    environment_of: Callable[[PlannedChange], str] = environment_of
     clock: Callable[[], datetime] = utc_now
 
     @property
@@ -225,21 +252,15 @@ class RemediationService:
         items = []
         ttl = timedelta(hours=self.config.ttl_hours)
         for change, report in validated:
-            before = {
-                p.id
-                for p in store.list_proposals(self.engine, store.LIVE_STATES)
-                if p.branch == change.branch
-            }
-            proposal, outcome = store.record(
+            proposal, outcome, superseded = store.record(
                 self.engine,
                 change,
                 report,
-                environment=environment_of(change),
+                environment=self.environment_of(change),
                 requested_by=requested_by,
                 ttl=ttl,
                 now=self.clock(),
             )
-            superseded = sorted(before - {proposal.id}) if outcome is RecordOutcome.created else []
             items.append(
                 ScanItem(
                     id=proposal.id,
@@ -290,7 +311,7 @@ class RemediationService:
         return outcomes, failures
 
     # ----- reading -----
-    def list(self, states: Sequence[ProposalState] | None = None) -> list[Proposal]:
+    def list_proposals(self, states: Sequence[ProposalState] | None = None) -> list[Proposal]:
         store.expire_due(self.engine, self.clock())
         return store.list_proposals(self.engine, states)
 
@@ -415,6 +436,7 @@ class RemediationService:
             approved_by=proposal.approved_by,
             approved_at=proposal.approved_at,
             report_markdown=report_md,
+            intro=self.playbook_intros.get(change.playbook, ""),
         )
         message = (
             f"{change.title}\n\ncostpilot proposal {proposal.id}\nPatch-SHA256: {change.patch_sha256}\n"
@@ -427,7 +449,7 @@ class RemediationService:
             body=body,
             commit_message=message,
             files=[FileContent(path=f.path, content=f.after) for f in change.files],
-            labels=[*self.config.labels, change.playbook],
+            labels=list(dict.fromkeys([*self.config.labels, *self.playbook_labels.get(change.playbook, [])])),
             comment=pr_body.render_comment(proposal.id, change, approved_by=proposal.approved_by),
             comment_marker=pr_body.MARKER_PREFIX,
         )
@@ -467,40 +489,161 @@ def total_delta(items: Sequence[ScanItem]) -> Decimal:
 Detector = Callable[[AppContext], list[Finding]]
 
 
+def _until(ctx: AppContext) -> datetime | None:
+    # --as-of D means "data up to the start of D", as the detector commands read it.
+    if ctx.settings.as_of is None:
+        return None
+    return datetime.combine(ctx.settings.as_of, datetime.min.time())
+
+
+def _node_prices():  # type: ignore[no-untyped-def]
+    from app.commands.rightsize import RightsizingPrices
+    from tools.rightsizing.service import ConfiguredPrices
+
+    p = RightsizingPrices()
+    return ConfiguredPrices(usd_per_vcpu_hour=p.usd_per_vcpu_hour, usd_per_gib_hour=p.usd_per_gib_hour)
+
+
 def _rightsize_detector(ctx: AppContext) -> list[Finding]:
     from tools.rightsizing.service import rightsize_workspace
 
-    until = datetime.combine(ctx.today + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
+    path = ctx.workspace.warehouse_path
+    if not path.exists():
+        raise DataError("no warehouse yet; run `costpilot ingest utilization PATH` first")
     result = rightsize_workspace(
-        ctx.workspace.warehouse_path, gitops_checkout(ctx), "krr-simple", until=until
+        path, gitops_checkout(ctx), "krr-simple", configured=_node_prices(), until=_until(ctx)
     )
     return result.findings()
 
 
-# Detectors by name; each turns a tool's results into Findings (``to_finding()``).
-DETECTORS: dict[str, Detector] = {"rightsize": _rightsize_detector}
+def _idle_detector(ctx: AppContext) -> list[Finding]:
+    from tools.idle import IdleSettings, find_idle
+    from tools.rightsizing.service import unit_prices
+    from warehouse.utilization import container_usage
+    from warehouse.utilization_series import warehouse_time_range
+
+    path = ctx.workspace.warehouse_path
+    span = warehouse_time_range(path) if path.exists() else None
+    if span is None:
+        raise DataError("no utilization samples; run `costpilot ingest utilization PATH` first")
+    settings = IdleSettings()
+    end = _until(ctx) or span[1] + timedelta(seconds=1)
+    rows = container_usage(path, end - timedelta(days=settings.days), end)
+    return [w.to_finding(settings) for w in find_idle(rows, settings, unit_prices(path, _node_prices()))]
+
+
+def _model_detector(ctx: AppContext) -> list[Finding]:
+    from tools.model_choice import choose_models, parse_routing
+    from warehouse.llm_volumes import llm_data_end, token_volumes
+    from warehouse.manifests import read_routing
+    from warehouse.prices import find_price
+
+    root = gitops_checkout(ctx)
+    routing = root / "ai" / "routing.yaml" if root else None
+    if routing is None or not routing.is_file():
+        raise DataError("no ai/routing.yaml in the GitOps checkout")
+    path = ctx.workspace.warehouse_path
+    end = (
+        ctx.settings.as_of - timedelta(days=1)
+        if ctx.settings.as_of
+        else (llm_data_end(path) if path.exists() else None)
+    )
+    if end is None:
+        raise DataError("no LLM usage rows; run `costpilot ingest llm-usage PATH` first")
+    days = 30
+    config = parse_routing(read_routing(routing), str(routing))
+    overrides = ctx.settings.prices
+    choices = choose_models(
+        config,
+        token_volumes(path, end - timedelta(days=days - 1), end),
+        lambda m: find_price(m, overrides),
+        days,
+    )
+    return [c.to_finding() for c in choices if c.status == "cheaper"]
+
+
+# Detectors by name (the playbooks' ``detector`` kinds); each turns a tool's results into Findings.
+DETECTORS: dict[str, Detector] = {
+    "rightsize": _rightsize_detector,
+    "idle": _idle_detector,
+    "cheaper-model": _model_detector,
+}
+
+
+@dataclass(frozen=True)
+class PlaybookMeta:
+    """What the service needs from the playbooks without the GitOps checkout."""
+
+    approvers: Mapping[str, ApproverSpec]
+    labels: Mapping[str, list[str]]
+    intros: Mapping[str, str]
+
+
+def playbook_meta() -> PlaybookMeta:
+    from playbooks.loader import load_playbooks
+
+    books = load_playbooks()
+    return PlaybookMeta(
+        approvers={n: ApproverSpec.model_validate(pb.approvers.model_dump()) for n, pb in books.items()},
+        labels={n: list(pb.pr.labels) for n, pb in books.items()},
+        intros={n: pb.pr.intro for n, pb in books.items()},
+    )
 
 
 @dataclass(frozen=True)
 class Pipeline:
-    """Playbooks (plan) and guardrails (validate) as the scan uses them."""
+    """Playbooks (plan) and guardrails (validate) over one GitOps checkout."""
 
     plan: Planner
     validate: Validator
-    render_report: Callable[[GuardrailReport], str] | None = None
-    playbook_approvers: Mapping[str, Mapping[str, list[str]]] = field(default_factory=dict)
+    environment_of: Callable[[PlannedChange], str]
 
 
-def build_pipeline(ctx: AppContext) -> Pipeline:
-    """The playbook engine and guardrail validators over the GitOps checkout."""
-    raise ConfigError(
-        "costpilot scan needs the playbook engine (playbooks/) and guardrails, not installed yet"
+def build_pipeline(ctx: AppContext, service: RemediationService) -> Pipeline:
+    """Bundled playbooks; the repo's ``.costpilot/policy.yaml`` over safe defaults; each change
+    checked by its playbook's guardrails, with the cooldown fed from the store."""
+    from guardrails.context import ValidationContext, finding_key
+    from guardrails.policy import load_policy
+    from guardrails.validate import validate
+    from playbooks.engine import plan_changes
+    from playbooks.loader import load_playbooks
+
+    repo = gitops_checkout(ctx)
+    if repo is None or not repo.is_dir():
+        raise ConfigError(
+            "costpilot scan needs the GitOps checkout: COSTPILOT_GITOPS_REPO (local forge) "
+            f"or gitops_checkout in {ctx.settings.home / REMEDIATION_FILE}"
+        )
+    books = load_playbooks()
+    policy = load_policy(repo)
+    last_change: dict[str, datetime] = {}
+    for p in store.list_proposals(service.engine, {ProposalState.pr_opened}):
+        for f in p.change.findings:
+            key = finding_key(f)
+            last_change[key] = max(last_change.get(key, p.updated_at), p.updated_at)
+    vctx = ValidationContext(policy=policy, now=service.clock(), repo=repo, last_change=last_change)
+    vctx.repo_index()  # parse the checkout once for every change
+
+    def check(change: PlannedChange) -> GuardrailReport:
+        return validate(change, vctx.model_copy(update={"rules": list(books[change.playbook].guardrails)}))
+
+    def env_of(change: PlannedChange) -> str:
+        named = environment_of(change)
+        if named != "unknown":
+            return named
+        namespaces = [f.target["namespace"] for f in change.findings if f.target.get("namespace")]
+        if not namespaces:
+            return "unknown"
+        return "production" if any(policy.is_production(ns) for ns in namespaces) else "nonprod"
+
+    return Pipeline(
+        plan=lambda fs: plan_changes(list(fs), repo, books, policy), validate=check, environment_of=env_of
     )
 
 
 def gitops_checkout(ctx: AppContext) -> Path | None:
-    """The GitOps working copy that scans read: the local forge's repository, or for GitHub the
-    ``gitops_checkout`` of ``remediation.toml``."""
+    """The GitOps working copy scans read: ``gitops_checkout`` of ``remediation.toml``, else the
+    local forge's repository."""
     config = load_remediation_config(ctx.settings.home)
     if config.gitops_checkout is not None:
         return config.gitops_checkout
@@ -524,24 +667,31 @@ def forge_config(settings: Settings) -> ForgeConfig:
     )
 
 
-def build_service(ctx: AppContext, pipeline: Pipeline | None = None) -> RemediationService:
-    """The service over the workspace's state DB and the configured forge (built on first use)."""
+def build_service(ctx: AppContext) -> RemediationService:
+    """The service over the workspace's state DB, the playbooks' approvers and labels, the
+    guardrails' Markdown report and the configured forge (built on first use)."""
+    from guardrails.report import render_report_markdown
+
     ctx.workspace.ensure()
     engine = store.open_store(ctx.workspace.state_db_url(ctx.settings.database_url))
     settings = ctx.settings
+    meta = playbook_meta()
     return RemediationService(
         engine=engine,
         config=load_remediation_config(settings.home),
         forge=lambda: get_forge(settings.forge, forge_config(settings)),
-        playbook_approvers=pipeline.playbook_approvers if pipeline else {},
-        render_report=pipeline.render_report if pipeline else None,
+        playbook_approvers=meta.approvers,
+        playbook_labels=meta.labels,
+        playbook_intros=meta.intros,
+        render_report=render_report_markdown,
     )
 
 
 def run_scan(ctx: AppContext, *, requested_by: str = BOT) -> ScanSummary:
     """detectors → playbooks → guardrails → proposals; a detector without data is noted, not fatal."""
-    pipeline = build_pipeline(ctx)
-    service = build_service(ctx, pipeline)
+    service = build_service(ctx)
+    pipeline = build_pipeline(ctx, service)
+    service.environment_of = pipeline.environment_of
     findings: list[Finding] = []
     notes: list[str] = []
     for name, detector in DETECTORS.items():

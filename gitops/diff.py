@@ -58,10 +58,16 @@ def _diff(before: Any, after: Any, path: tuple[Token, ...]) -> list[str]:
             names_a = [item["name"] for item in after]
             if names_b != names_a:
                 return [format_path(path)] if path else ["<document>"]
-            return [p for b, a in zip(before, after, strict=True) for p in _diff(b, a, (*path, Named(b["name"])))]
+            return [
+                p for b, a in zip(before, after, strict=True) for p in _diff(b, a, (*path, Named(b["name"])))
+            ]
         if len(before) != len(after):
             return [format_path(path)] if path else ["<document>"]
-        return [p for i, (b, a) in enumerate(zip(before, after, strict=True)) for p in _diff(b, a, (*path, Index(i)))]
+        return [
+            p
+            for i, (b, a) in enumerate(zip(before, after, strict=True))
+            for p in _diff(b, a, (*path, Index(i)))
+        ]
     if type(before) is not type(after) or before != after:
         return [format_path(path)] if path else ["<document>"]
     return []
@@ -77,7 +83,5 @@ def _leaves(value: Any, path: tuple[Token, ...]) -> list[str]:
 def _named(items: list[Any]) -> bool:
     names = [item.get("name") for item in items if isinstance(item, dict)]
     return (
-        len(names) == len(items)
-        and all(isinstance(n, str) for n in names)
-        and len(set(names)) == len(names)
+        len(names) == len(items) and all(isinstance(n, str) for n in names) and len(set(names)) == len(names)
     )

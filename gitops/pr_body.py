@@ -46,15 +46,19 @@ def workload_label(finding: Finding) -> str:
 
 
 def _evidence_text(evidence: dict[str, Any]) -> str:
-    return ", ".join(f"{key} {value}" for key, value in evidence.items()) or "none recorded"
+    return "; ".join(f"{key}: {value}" for key, value in evidence.items()) or "none recorded"
+
+
+def _cell(text: str) -> str:
+    # A pipe inside a cell would split the Markdown table row.
+    return text.replace("|", "\\|").replace("\n", " ")
 
 
 def render_report(report: GuardrailReport) -> str:
     """Fallback Markdown of a guardrail report: one row per rule."""
     lines = ["| rule | verdict | detail |", "|---|---|---|"]
     for result in report.results:
-        detail = result.message.replace("|", "\\|").replace("\n", " ")
-        lines.append(f"| `{result.rule_id}` | {_VERDICT_MARK[result.verdict]} | {detail} |")
+        lines.append(f"| `{result.rule_id}` | {_VERDICT_MARK[result.verdict]} | {_cell(result.message)} |")
     failed = len(report.failures)
     lines.append("")
     lines.append(f"{len(report.results)} rules checked, {failed} failed.")
@@ -69,13 +73,15 @@ def render_body(
     approved_by: str | None,
     approved_at: datetime | None,
     report_markdown: str | None = None,
+    intro: str = "",
 ) -> str:
-    """The full PR body: summary, per-workload cost table, evidence, guardrails, approval, marker."""
+    """The full PR body: marker, intro (the playbook's), cost summary and per-workload table,
+    evidence, guardrail report, approval."""
     now, after = change.monthly_cost_now, change.monthly_cost_after
-    lines = [
-        marker(proposal_id),
-        f"## {change.title}",
-        "",
+    lines = [marker(proposal_id), f"## {change.title}", ""]
+    if intro.strip():
+        lines += [intro.strip(), ""]
+    lines += [
         f"Monthly cost: **{usd(now)} → {usd(after)}** ({signed_usd(after - now)} per month).",
     ]
     if change.cost_increase_reason:
@@ -84,7 +90,7 @@ def render_body(
     for finding in change.findings:
         delta = finding.monthly_cost_after - finding.monthly_cost_now
         lines.append(
-            f"| {workload_label(finding)} | {usd(finding.monthly_cost_now)} | "
+            f"| {_cell(workload_label(finding))} | {usd(finding.monthly_cost_now)} | "
             f"{usd(finding.monthly_cost_after)} | {signed_usd(delta)} |"
         )
     total_now = sum((f.monthly_cost_now for f in change.findings), Decimal(0))
@@ -97,13 +103,13 @@ def render_body(
     lines += ["", "### Guardrails", "", report_markdown or render_report(report), "", "### Approval", ""]
     if approved_by and approved_at:
         when = approved_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
-        lines.append(f"Approved by {approved_by} at {when}.")
+        lines.append(f"- Approved by {approved_by} at {when}.")
     else:
-        lines.append("Not approved yet.")
+        lines.append("- Not approved yet.")
     lines += [
-        f"Patch SHA-256: `{change.patch_sha256}`"
+        f"- Patch SHA-256: `{change.patch_sha256}`"
         + (f" (base `{change.base_sha[:12]}`)" if change.base_sha else ""),
-        f"Files: {', '.join(f'`{fc.path}`' for fc in change.files)}",
+        f"- Files: {', '.join(f'`{fc.path}`' for fc in change.files)}",
         "",
         f"<sub>Opened by costpilot for proposal {proposal_id}. Edits to this branch are overwritten "
         "on the next approved change for the same target.</sub>",

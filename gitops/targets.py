@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -49,14 +50,30 @@ class ObjectRef:
 
 
 @dataclass
-class Overlay:
-    """A kustomization directory: its namespace, the files it renders, its patch files."""
+class Kustomization:
+    """One kustomization file as written: its namespace, resources, patch files and labels."""
 
     folder: str
     namespace: str | None
     resources: list[str] = field(default_factory=list)
     patches: list[str] = field(default_factory=list)
-    is_base: bool = False  # rendered by another kustomization, not deployed on its own
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Rendering:
+    """One file as a top-level kustomization renders it: namespace (the outermost one set wins,
+    as in kustomize), labels and the patch files of every level above it."""
+
+    file: str
+    root: str
+    namespace: str | None
+    labels: tuple[tuple[str, str], ...]
+    patches: tuple[str, ...]
+
+    @property
+    def name(self) -> str:
+        return f"{self.root} ({self.namespace or 'no namespace'})"
 
 
 @dataclass
@@ -64,16 +81,55 @@ class RepoIndex:
     repo: Path
     objects: list[ObjectRef]
     patches: list[ObjectRef]
-    overlays: list[Overlay]
+    renderings: list[Rendering]
     charts: dict[str, str]
     routing: dict[str, Any] | None
     errors: list[str]
+    files: dict[str, tuple[str, list[Any]]] = field(default_factory=dict)  # path → (text, documents)
 
-    def namespaces_of(self, obj: ObjectRef) -> list[tuple[str | None, Overlay | None]]:
-        """Namespaces an object is deployed to: its own, or each overlay's that renders it."""
-        homes = [
-            (o.namespace or obj.namespace, o) for o in self.overlays if obj.path in o.resources and not o.is_base
-        ]
+    def parsed(self, path: str, text: str) -> list[Any] | None:
+        """The documents of ``path`` when ``text`` is what the index read (already checked)."""
+        known = self.files.get(path)
+        return known[1] if known is not None and known[0] == text else None
+
+    def renderings_of(self, path: str) -> list[Rendering]:
+        return self._by_path.get(path, [])
+
+    def objects_of(self, kind: str) -> list[ObjectRef]:
+        return self._by_kind.get(kind.lower(), [])
+
+    @cached_property
+    def _by_path(self) -> dict[str, list[Rendering]]:
+        out: dict[str, list[Rendering]] = {}
+        for r in self.renderings:
+            out.setdefault(r.file, []).append(r)
+        return out
+
+    def patches_for(self, kind: str, name: str) -> list[ObjectRef]:
+        """Patch documents (from kustomizations' patch files) that target ``kind/name``."""
+        return self._patches_by_name.get((kind, name), [])
+
+    @cached_property
+    def patch_files(self) -> frozenset[str]:
+        return frozenset(p.path for p in self.patches)
+
+    @cached_property
+    def _patches_by_name(self) -> dict[tuple[str, str], list[ObjectRef]]:
+        out: dict[tuple[str, str], list[ObjectRef]] = {}
+        for p in self.patches:
+            out.setdefault((p.kind, p.name), []).append(p)
+        return out
+
+    @cached_property
+    def _by_kind(self) -> dict[str, list[ObjectRef]]:
+        out: dict[str, list[ObjectRef]] = {}
+        for obj in self.objects:
+            out.setdefault(obj.kind.lower(), []).append(obj)
+        return out
+
+    def namespaces_of(self, obj: ObjectRef) -> list[tuple[str | None, Rendering | None]]:
+        """Namespaces an object is deployed to: each rendering's, or its own."""
+        homes = [(r.namespace or obj.namespace, r) for r in self.renderings_of(obj.path)]
         return homes or [(obj.namespace, None)]
 
 
@@ -83,15 +139,24 @@ class WorkloadSite:
 
     obj: ObjectRef
     namespace: str | None
-    overlay: Overlay | None
+    overlay: Rendering | None
     patches: tuple[ObjectRef, ...]
     index: RepoIndex
 
     def effective(self) -> dict[str, Any]:
-        """The object with the overlay's strategic-merge patches applied (containers by name)."""
+        """The object with the overlay's strategic-merge patches applied (containers by name);
+        computed once per site (callers read it, never mutate it)."""
+        return self._effective
+
+    @cached_property
+    def _effective(self) -> dict[str, Any]:
         data = copy.deepcopy(self.obj.data)
         for patch in self.patches:
             data = _merge(data, patch.data)
+        if self.overlay is not None and self.overlay.labels:
+            meta = data.setdefault("metadata", {})
+            if isinstance(meta, dict):
+                meta["labels"] = {**(meta.get("labels") or {}), **dict(self.overlay.labels)}
         return data
 
 
@@ -99,6 +164,7 @@ def index_repo(repo: Path) -> RepoIndex:
     """Parse every YAML file of the repo once (unsafe or broken files are listed, not fatal)."""
     repo = repo.resolve()
     docs: dict[str, list[Any]] = {}
+    texts: dict[str, str] = {}
     errors: list[str] = []
     for file in sorted(repo.rglob("*")):
         rel = file.relative_to(repo).as_posix()
@@ -106,11 +172,14 @@ def index_repo(repo: Path) -> RepoIndex:
             continue
         try:
             resolve_in_repo(repo, rel)
-            docs[rel] = load_documents(file.read_text(), rel)
+            texts[rel] = file.read_text()
+            docs[rel] = load_documents(texts[rel], rel)
         except (PatchError, InputError, OSError, UnicodeDecodeError) as exc:
             errors.append(str(exc))
-    overlays = [_overlay(repo, rel, d[0]) for rel, d in docs.items() if Path(rel).name in _KUSTOMIZATION and d]
-    patch_files = {p for o in overlays for p in o.patches}
+    kustomizations = [
+        _kustomization(rel, d[0]) for rel, d in docs.items() if Path(rel).name in _KUSTOMIZATION and d
+    ]
+    patch_files = {p for k in kustomizations for p in k.patches}
     objects, patches = [], []
     for rel, items in docs.items():
         for i, data in enumerate(items):
@@ -123,20 +192,29 @@ def index_repo(repo: Path) -> RepoIndex:
         if Path(rel).name == "Chart.yaml" and items and isinstance(items[0], dict):
             charts[str(items[0].get("name") or Path(rel).parent.name)] = Path(rel).parent.as_posix()
     routing = docs.get(ROUTING_FILE, [None])[0]
-    return RepoIndex(repo, objects, patches, _expand(overlays), charts, routing if isinstance(routing, dict) else None, errors)
+    return RepoIndex(
+        repo,
+        objects,
+        patches,
+        _render(kustomizations),
+        charts,
+        routing if isinstance(routing, dict) else None,
+        errors,
+        {rel: (texts[rel], d) for rel, d in docs.items()},
+    )
 
 
 def find_workload(index: RepoIndex, namespace: str, kind: str, name: str) -> WorkloadSite | None:
     """The workload ``kind/name`` as deployed in ``namespace``, or None."""
-    for obj in index.objects:
-        if obj.kind.lower() != kind.lower() or obj.name != name:
+    for obj in index.objects_of(kind):
+        if obj.name != name:
             continue
         for ns, overlay in index.namespaces_of(obj):
             if ns == namespace or (ns is None and overlay is None):
                 patches = tuple(
                     p
-                    for p in index.patches
-                    if overlay and p.path in overlay.patches and p.kind == obj.kind and p.name == obj.name
+                    for p in index.patches_for(obj.kind, obj.name)
+                    if overlay and p.path in overlay.patches
                 )
                 return WorkloadSite(obj, namespace, overlay, patches, index)
     return None
@@ -153,9 +231,15 @@ def locate_field(site: WorkloadSite, field_path: str) -> Location:
         for depth in (len(tokens), len(tokens) - 1):
             if get_value(patch.data, tokens[:depth]) is not MISSING:
                 defined = get_value(patch.data, tokens) is not MISSING
-                return Location(path=patch.path, doc=patch.doc, field=field_path, source="kustomize-patch", defined=defined)
-    homes = [o.folder for o in site.index.overlays if site.obj.path in o.resources and not o.is_base]
-    others = sorted(h for h in homes if site.overlay is None or h != site.overlay.folder)
+                return Location(
+                    path=patch.path,
+                    doc=patch.doc,
+                    field=field_path,
+                    source="kustomize-patch",
+                    defined=defined,
+                )
+    homes = site.index.renderings_of(site.obj.path)
+    others = sorted(r.name for r in homes if r != site.overlay)
     return Location(
         path=site.obj.path,
         doc=site.obj.doc,
@@ -170,8 +254,8 @@ def related(site: WorkloadSite, kind: str) -> list[ObjectRef]:
     """HPAs (by scaleTargetRef) or PDBs (by selector) that act on the workload in its namespace."""
     pod_labels = get_value(site.effective(), parse_path("spec.template.metadata.labels"))
     out = []
-    for obj in site.index.objects:
-        if obj.kind != kind or site.namespace not in [ns for ns, _ in site.index.namespaces_of(obj)] + [None]:
+    for obj in site.index.objects_of(kind):
+        if site.namespace not in [ns for ns, _ in site.index.namespaces_of(obj)] + [None]:
             continue
         if kind == "HorizontalPodAutoscaler":
             ref = obj.data.get("spec", {}).get("scaleTargetRef", {})
@@ -179,19 +263,20 @@ def related(site: WorkloadSite, kind: str) -> list[ObjectRef]:
                 out.append(obj)
         elif kind == "PodDisruptionBudget":
             want = get_value(obj.data, parse_path("spec.selector.matchLabels"))
-            if isinstance(want, dict) and want and isinstance(pod_labels, dict):
-                if all(pod_labels.get(k) == v for k, v in want.items()):
-                    out.append(obj)
+            matches = isinstance(want, dict) and want and isinstance(pod_labels, dict)
+            if matches and all(pod_labels.get(k) == v for k, v in want.items()):
+                out.append(obj)
     return out
 
 
-def locate_helm_value(index: RepoIndex, chart: str, env: str | None, templates: list[str]) -> Location | None:
-    """The most specific values file (``values-<env>.yaml`` before ``values.yaml``) that defines
-    one of the candidate value paths; if none defines it, the first candidate in values.yaml."""
+def locate_helm_value(index: RepoIndex, chart: str, envs: list[str], templates: list[str]) -> Location | None:
+    """The most specific values file (``values-<env>.yaml`` for each env in turn, then
+    ``values.yaml``) that defines one of the candidate value paths; if none does, the first
+    candidate in values.yaml."""
     folder = index.charts.get(chart)
     if folder is None:
         return None
-    candidates = [f"{folder}/values-{env}.yaml"] if env else []
+    candidates = [f"{folder}/values-{env}.yaml" for env in envs]
     candidates.append(f"{folder}/values.yaml")
     for rel in candidates:
         file = index.repo / rel
@@ -201,7 +286,9 @@ def locate_helm_value(index: RepoIndex, chart: str, env: str | None, templates: 
         for template in templates:
             if get_value(data, parse_path(template)) is not MISSING:
                 return Location(path=rel, doc=0, field=template, source="helm-values")
-    return Location(path=f"{folder}/values.yaml", doc=0, field=templates[0], source="helm-values", defined=False)
+    return Location(
+        path=f"{folder}/values.yaml", doc=0, field=templates[0], source="helm-values", defined=False
+    )
 
 
 def locate_model(index: RepoIndex, feature: str) -> Location | None:
@@ -212,16 +299,22 @@ def locate_model(index: RepoIndex, feature: str) -> Location | None:
     return Location(path=ROUTING_FILE, doc=0, field=f"features.{feature}.model", source="routing")
 
 
-def _overlay(repo: Path, rel: str, data: Any) -> Overlay:
+def _kustomization(rel: str, data: Any) -> Kustomization:
     folder = Path(rel).parent
     data = data if isinstance(data, dict) else {}
-    resources = [_norm(folder, r) for r in data.get("resources") or data.get("bases") or [] if isinstance(r, str)]
+    resources = [
+        _norm(folder, r) for r in data.get("resources") or data.get("bases") or [] if isinstance(r, str)
+    ]
     patches = [_norm(folder, p) for p in data.get("patchesStrategicMerge") or [] if isinstance(p, str)]
     for item in data.get("patches") or []:
         path = item.get("path") if isinstance(item, dict) else item
         if isinstance(path, str):
             patches.append(_norm(folder, path))
-    return Overlay(folder.as_posix(), data.get("namespace"), resources, patches)
+    labels = {str(k): str(v) for k, v in (data.get("commonLabels") or {}).items()}
+    for item in data.get("labels") or []:
+        if isinstance(item, dict) and isinstance(item.get("pairs"), dict):
+            labels.update({str(k): str(v) for k, v in item["pairs"].items()})
+    return Kustomization(folder.as_posix(), data.get("namespace"), resources, patches, labels)
 
 
 def _norm(folder: Path, rel: str) -> str:
@@ -230,25 +323,36 @@ def _norm(folder: Path, rel: str) -> str:
     return posixpath.normpath((folder / rel).as_posix())
 
 
-def _expand(overlays: list[Overlay]) -> list[Overlay]:
-    """Resolve directory resources (bases) to the files they render, transitively."""
-    by_folder = {o.folder: o for o in overlays}
+def _render(kustomizations: list[Kustomization]) -> list[Rendering]:
+    """Every file rendered by every top-level kustomization (one not included by another)."""
+    by_folder = {k.folder: k for k in kustomizations}
+    included = {r for k in kustomizations for r in k.resources if r in by_folder}
+    out: list[Rendering] = []
 
-    def files(folder: str, seen: frozenset[str]) -> list[str]:
-        overlay = by_folder[folder]
-        out: list[str] = []
-        for res in overlay.resources:
-            if res in by_folder and res not in seen:
-                out.extend(files(res, seen | {res}))
-            elif res not in by_folder:
-                out.append(res)
-        return out
+    def walk(
+        folder: str,
+        root: str,
+        ns: str | None,
+        labels: dict[str, str],
+        patches: tuple[str, ...],
+        seen: frozenset[str],
+    ) -> None:
+        k = by_folder[folder]
+        # The outer kustomization's namespace and labels are applied last, so they win.
+        ns = ns or k.namespace
+        labels = {**k.labels, **labels}
+        patches = (*k.patches, *patches)
+        for res in k.resources:
+            if res in by_folder:
+                if res not in seen:
+                    walk(res, root, ns, labels, patches, seen | {res})
+            else:
+                out.append(Rendering(res, root, ns, tuple(sorted(labels.items())), patches))
 
-    bases = {r for o in overlays for r in o.resources if r in by_folder}
-    return [
-        Overlay(o.folder, o.namespace, files(o.folder, frozenset({o.folder})), o.patches, o.folder in bases)
-        for o in overlays
-    ]
+    for k in kustomizations:
+        if k.folder not in included:
+            walk(k.folder, k.folder, None, {}, (), frozenset({k.folder}))
+    return out
 
 
 def _merge(base: Any, patch: Any) -> Any:

@@ -1,9 +1,9 @@
 """Deterministic guardrails for proposed changes: policy, validators by rule id, reports.
 
-    policy = load_policy(repo)
-    ctx = ValidationContext(policy=policy, now=datetime.now(UTC), repo=repo, last_change=store_lookup)
-    report = validate(change, ctx)          # GuardrailReport: pass / warn / fail per rule id
-    print(render_report_text(report))
+policy = load_policy(repo)
+ctx = ValidationContext(policy=policy, now=datetime.now(UTC), repo=repo, last_change=store_lookup)
+report = validate(change, ctx)          # GuardrailReport: pass / warn / fail per rule id
+print(render_report_text(report))
 """
 
 from guardrails.context import ValidationContext, finding_key, workload_key

@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
-from fnmatch import fnmatchcase
 from typing import Any
 
 from domain.changes import PlannedChange
@@ -109,13 +108,22 @@ def build_facts(change: PlannedChange, ctx: ValidationContext) -> ChangeFacts:
         if ff.before is None or ff.after is None:
             continue
         for doc in range(max(len(ff.before), len(ff.after))):
-            pair = ([ff.before[doc]] if doc < len(ff.before) else [], [ff.after[doc]] if doc < len(ff.after) else [])
+            pair = (
+                [ff.before[doc]] if doc < len(ff.before) else [],
+                [ff.after[doc]] if doc < len(ff.after) else [],
+            )
             for text in changed_fields(*pair):
                 selector, path = split_selector(text)
                 facts.leaves.append(Leaf(ff.path, doc, selector, path))
     for finding in change.findings:
         if finding.kind is not FindingKind.cheaper_model:
-            _workload(facts, ctx, finding.target.get("namespace"), finding.target.get("kind", "Deployment"), finding.target.get("workload", "?"))
+            _workload(
+                facts,
+                ctx,
+                finding.target.get("namespace"),
+                finding.target.get("kind", "Deployment"),
+                finding.target.get("workload", "?"),
+            )
     by_file = {ff.path: ff for ff in facts.files}
     for leaf in facts.leaves:
         ff = by_file[leaf.file]
@@ -134,9 +142,11 @@ def _parse_file(ctx: ValidationContext, path: str, before: str, after: str) -> F
     except InputError as exc:
         ff.path_error = str(exc)
         return ff
+    index = ctx.repo_index()
     for attr, text in (("before", before), ("after", after)):
+        known = index.parsed(path, text)  # the repo's own text: parsed and checked once, at indexing
         try:
-            setattr(ff, attr, load_documents(text, path))
+            setattr(ff, attr, known if known is not None else load_documents(text, path))
         except UnsafeYamlError as exc:
             ff.unsafe = ff.unsafe or f"{attr}: {exc}"
         except InputError as exc:
@@ -160,26 +170,73 @@ def _classify(
         return
     if m := _RESOURCE.search(leaf.path):
         group, resource = m.groups()
-        container = next((t.name for t in tokens if isinstance(t, Named)), None) or _finding_container(change, owner)
+        container = next((t.name for t in tokens if isinstance(t, Named)), None) or _finding_container(
+            change, owner
+        )
         finding = _finding_for(change, owner.key, container)
         block = get_value(after, tokens[:-2])
         effective = _effective_resources(owner, container, block)
         facts.resources.append(
             ResourceChange(
-                owner.key, container or "?", group, resource,
-                _quantity(get_value(before, tokens)), _quantity(get_value(after, tokens)), effective, finding,
+                owner.key,
+                container or "?",
+                group,
+                resource,
+                _quantity(get_value(before, tokens)),
+                _quantity(get_value(after, tokens)),
+                effective,
+                finding,
             )
         )
     elif kind == "HorizontalPodAutoscaler" and leaf.path in ("spec.minReplicas", "spec.maxReplicas"):
-        facts.replicas.append(ReplicaChange(owner.key, leaf.path[5:], _opt_int(get_value(before, tokens)), _opt_int(get_value(after, tokens)), leaf))
+        facts.replicas.append(
+            ReplicaChange(
+                owner.key,
+                leaf.path[5:],
+                _opt_int(get_value(before, tokens)),
+                _opt_int(get_value(after, tokens)),
+                leaf,
+            )
+        )
+    elif kind in WORKLOAD_KINDS and leaf.path.startswith('metadata.annotations["downscaler/'):
+        # kube-downscaler: outside the uptime window the workload runs downtime-replicas (default 0).
+        annotations = (after or {}).get("metadata", {}).get("annotations") or {}
+        scheduled = "downscaler/uptime" in annotations or "downscaler/downtime" in annotations
+        seen = any(r.workload == owner.key and r.field == "replicas_off_hours" for r in facts.replicas)
+        if scheduled and not seen:
+            off = _opt_int(_int_text(annotations.get("downscaler/downtime-replicas", "0")))
+            facts.replicas.append(ReplicaChange(owner.key, "replicas_off_hours", None, off, leaf))
+    elif kind is None and leaf.path.endswith("autoscaling.minReplicas"):
+        facts.replicas.append(
+            ReplicaChange(
+                owner.key,
+                "minReplicas",
+                _opt_int(get_value(before, tokens)),
+                _opt_int(get_value(after, tokens)),
+                leaf,
+            )
+        )
     elif (kind in WORKLOAD_KINDS and leaf.path == "spec.replicas") or (
         kind is None and isinstance(tokens[-1], Key) and tokens[-1].name in ("replicaCount", "replicas")
     ):
-        facts.replicas.append(ReplicaChange(owner.key, "replicas", _opt_int(get_value(before, tokens)), _opt_int(get_value(after, tokens)), leaf))
+        facts.replicas.append(
+            ReplicaChange(
+                owner.key,
+                "replicas",
+                _opt_int(get_value(before, tokens)),
+                _opt_int(get_value(after, tokens)),
+                leaf,
+            )
+        )
 
 
 def _owner(
-    facts: ChangeFacts, ctx: ValidationContext, change: PlannedChange, doc: Any, kind: str | None, tokens: tuple
+    facts: ChangeFacts,
+    ctx: ValidationContext,
+    change: PlannedChange,
+    doc: Any,
+    kind: str | None,
+    tokens: tuple,
 ) -> WorkloadFacts | None:
     """The workload a changed field belongs to: the document's own object, an HPA's target, or
     (for values files) the finding the change implements."""
@@ -196,14 +253,18 @@ def _owner(
         return _workload(facts, ctx, namespace, str(kind), str(name))
     named = {t.name for t in tokens if isinstance(t, Named | Key)}
     candidates = [f for f in change.findings if f.kind is not FindingKind.cheaper_model]
-    finding = next((f for f in candidates if f.target.get("container") in named), candidates[0] if candidates else None)
+    finding = next(
+        (f for f in candidates if f.target.get("container") in named), candidates[0] if candidates else None
+    )
     if finding is None:
         return None
     t = finding.target
     return _workload(facts, ctx, t.get("namespace"), t.get("kind", "Deployment"), t.get("workload", "?"))
 
 
-def _workload(facts: ChangeFacts, ctx: ValidationContext, namespace: str | None, kind: str, name: str) -> WorkloadFacts:
+def _workload(
+    facts: ChangeFacts, ctx: ValidationContext, namespace: str | None, kind: str, name: str
+) -> WorkloadFacts:
     key = workload_key(namespace, kind, name)
     if key in facts.workloads:
         return facts.workloads[key]
@@ -219,20 +280,49 @@ def _workload(facts: ChangeFacts, ctx: ValidationContext, namespace: str | None,
                 wf.labels.update({str(k): str(v) for k, v in labels.items()})
         wf.hpas = related(site, "HorizontalPodAutoscaler")
         wf.pdbs = related(site, "PodDisruptionBudget")
+    elif name in index.charts:
+        wf.hpas = _helm_autoscaling(ctx, index.charts[name], namespace)
     ns_policy = ctx.policy.namespaces
     env = next((wf.labels[k].lower() for k in ns_policy.env_labels if k in wf.labels), None)
-    wf.is_prod = env in ("prod", "production") or any(fnmatchcase(namespace or "", p) for p in ns_policy.production)
-    wf.protected = any(fnmatchcase(namespace or "", p) for p in ns_policy.protected)
+    wf.is_prod = env in ("prod", "production") or ctx.policy.is_production(namespace)
+    wf.protected = ctx.policy.is_protected(namespace)
     facts.workloads[key] = wf
     return wf
 
 
-def _effective_resources(owner: WorkloadFacts, container: str | None, block: Any) -> dict[str, dict[str, Decimal]]:
+@dataclass(frozen=True)
+class HelmAutoscaling:
+    """A chart's ``autoscaling.enabled: true``: the chart renders an HPA for the workload."""
+
+    name: str
+
+
+def _helm_autoscaling(ctx: ValidationContext, folder: str, namespace: str | None) -> list[Any]:
+    env = (namespace or "").rsplit("-", 1)[-1]
+    enabled = False
+    for rel in (f"{folder}/values.yaml", f"{folder}/values-{env}.yaml", f"{folder}/values-{namespace}.yaml"):
+        file = ctx.repo / rel
+        if file.is_file():
+            try:
+                data = load_documents(file.read_text(), rel)[0]
+            except InputError:
+                continue
+            value = get_value(data, parse_path("autoscaling.enabled"))
+            if isinstance(value, bool):
+                enabled = value
+    return [HelmAutoscaling(f"{folder} autoscaling")] if enabled else []
+
+
+def _effective_resources(
+    owner: WorkloadFacts, container: str | None, block: Any
+) -> dict[str, dict[str, Decimal]]:
     """Requests/limits after the change: the repo's effective container resources, overlaid by
     the patched resources block."""
     merged: dict[str, dict[str, Any]] = {"requests": {}, "limits": {}}
     if owner.site is not None and container:
-        current = get_value(owner.site.effective(), parse_path(f"spec.template.spec.containers[{container}].resources"))
+        current = get_value(
+            owner.site.effective(), parse_path(f"spec.template.spec.containers[{container}].resources")
+        )
         for src in (current, block):
             if isinstance(src, dict):
                 for group in merged:
@@ -272,6 +362,13 @@ def _quantity(value: Any) -> Decimal | None:
 
 def _opt_int(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _int_text(value: Any) -> int | None:
+    try:
+        return int(str(value))
+    except ValueError:
+        return None
 
 
 def _opt_str(value: Any) -> str | None:

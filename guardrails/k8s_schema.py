@@ -87,7 +87,11 @@ def has_schema(doc: Any, version: str) -> bool:
 
 
 def _lookup(doc: Any, version: str, partial: bool) -> jsonschema.Validator | None:
-    if not isinstance(doc, dict) or not isinstance(doc.get("kind"), str) or not isinstance(doc.get("apiVersion"), str):
+    if (
+        not isinstance(doc, dict)
+        or not isinstance(doc.get("kind"), str)
+        or not isinstance(doc.get("apiVersion"), str)
+    ):
         return None
     return _validator(version, doc["kind"], doc["apiVersion"], partial)
 

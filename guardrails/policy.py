@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, time
 from decimal import Decimal
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any, Literal
 
@@ -26,17 +27,25 @@ class _Strict(BaseModel):
 
 
 class ResourcesPolicy(_Strict):
-    cpu_headroom: Decimal = Field(Decimal("1.0"), ge=1, le=10, description="CPU request ≥ observed p95 × this")
+    cpu_headroom: Decimal = Field(
+        Decimal("1.0"), ge=1, le=10, description="CPU request ≥ observed p95 × this"
+    )
     memory_headroom: Decimal = Field(
         Decimal("1.0"), ge=1, le=10, description="memory request and limit ≥ observed peak working set × this"
     )
-    max_decrease_pct: Decimal = Field(Decimal(50), gt=0, le=100, description="largest cut of one value per step, %")
-    max_increase_pct: Decimal = Field(Decimal(200), gt=0, description="largest raise of one value per step, %")
+    max_decrease_pct: Decimal = Field(
+        Decimal(50), gt=0, le=100, description="largest cut of one value per step, %"
+    )
+    max_increase_pct: Decimal = Field(
+        Decimal(200), gt=0, description="largest raise of one value per step, %"
+    )
     max_limit_request_ratio: Decimal = Field(Decimal(4), ge=1, description="limit / request at most")
 
 
 class ReplicasPolicy(_Strict):
-    prod_min_replicas: int = Field(2, ge=1, description="production workloads keep at least this many replicas")
+    prod_min_replicas: int = Field(
+        2, ge=1, description="production workloads keep at least this many replicas"
+    )
 
 
 class NamespacesPolicy(_Strict):
@@ -45,7 +54,14 @@ class NamespacesPolicy(_Strict):
         description="namespace patterns (fnmatch) that are production",
     )
     protected: list[str] = Field(
-        default_factory=lambda: ["kube-system", "kube-public", "kube-node-lease", "istio-system", "cert-manager", "monitoring"],
+        default_factory=lambda: [
+            "kube-system",
+            "kube-public",
+            "kube-node-lease",
+            "istio-system",
+            "cert-manager",
+            "monitoring",
+        ],
         description="namespace patterns never scaled to zero",
     )
     env_labels: list[str] = Field(
@@ -78,8 +94,12 @@ class CostPolicy(_Strict):
 
 class SecretsPolicy(_Strict):
     min_entropy_length: int = Field(20, ge=8, description="shortest token checked for entropy, characters")
-    entropy_bits_per_char: float = Field(4.0, ge=2.5, le=6.0, description="Shannon entropy that flags a token")
-    allow_patterns: list[str] = Field(default_factory=list, description="regexes of values that are not secrets")
+    entropy_bits_per_char: float = Field(
+        4.0, ge=2.5, le=6.0, description="Shannon entropy that flags a token"
+    )
+    allow_patterns: list[str] = Field(
+        default_factory=list, description="regexes of values that are not secrets"
+    )
 
 
 class FreezeWindow(_Strict):
@@ -109,7 +129,9 @@ class Policy(_Strict):
     """Every guardrail knob; the defaults are the safe ones."""
 
     version: Literal[1] = 1
-    cooldown_hours: Decimal = Field(Decimal(72), ge=0, description="hours between two changes of one workload")
+    cooldown_hours: Decimal = Field(
+        Decimal(72), ge=0, description="hours between two changes of one workload"
+    )
     opt_out_label: str = "costpilot.io/opt-out"
     kubernetes_version: str = Field("1.37", pattern=r"^\d+\.\d+$")
     resources: ResourcesPolicy = Field(default_factory=ResourcesPolicy)
@@ -122,6 +144,12 @@ class Policy(_Strict):
     secrets: SecretsPolicy = Field(default_factory=SecretsPolicy)
     freeze: FreezePolicy = Field(default_factory=FreezePolicy)
     source: str = Field("defaults", description="where this policy came from")
+
+    def is_production(self, namespace: str | None) -> bool:
+        return any(fnmatchcase(namespace or "", p) for p in self.namespaces.production)
+
+    def is_protected(self, namespace: str | None) -> bool:
+        return any(fnmatchcase(namespace or "", p) for p in self.namespaces.protected)
 
 
 def load_policy(repo: Path) -> Policy:
@@ -149,7 +177,7 @@ def policy_from_dict(data: dict[str, Any], source: str = "<policy>") -> Policy:
     try:
         return Policy.model_validate({**merged, "source": source})
     except ValidationError as exc:
-        first = exc.errors()[0]
+        first = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")[0]
         key = ".".join(str(p) for p in first["loc"]) or "<root>"
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
         raise ConfigError(f"{source}: {key}: {first['msg']}{more}") from exc

@@ -44,7 +44,9 @@ def render_report_markdown(report: GuardrailReport) -> str:
         "| rule | verdict | detail |",
         "|---|---|---|",
     ]
-    lines += [f"| `{r.rule_id}` | {_ICON[r.verdict]} {_WORD[r.verdict]} | {_cell(r.message)} |" for r in shown]
+    lines += [
+        f"| `{r.rule_id}` | {_ICON[r.verdict]} {_WORD[r.verdict]} | {_cell(r.message)} |" for r in shown
+    ]
     if idle:
         lines += ["", "Not applicable: " + ", ".join(f"`{i}`" for i in idle)]
     return "\n".join(lines) + "\n"

@@ -35,7 +35,12 @@ def warned(rule_id: str, message: str, **evidence: Any) -> GuardrailResult:
 
 def not_applicable(rule_id: str, why: str) -> GuardrailResult:
     """A pass that says the rule had nothing to judge (renderers fold these together)."""
-    return GuardrailResult(rule_id=rule_id, verdict=Verdict.passed, message=f"not applicable: {why}", evidence={"applicable": False})
+    return GuardrailResult(
+        rule_id=rule_id,
+        verdict=Verdict.passed,
+        message=f"not applicable: {why}",
+        evidence={"applicable": False},
+    )
 
 
 def verdicts(rule_id: str, problems: list[str], ok_message: str, **evidence: Any) -> list[GuardrailResult]:

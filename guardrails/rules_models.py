@@ -32,13 +32,21 @@ def _tier_rank(tier: Any, tiers: list[str]) -> int | None:
     return None
 
 
-def model_allow_list(change: PlannedChange, ctx: ValidationContext, facts: ChangeFacts) -> list[GuardrailResult]:
+def model_allow_list(
+    change: PlannedChange, ctx: ValidationContext, facts: ChangeFacts
+) -> list[GuardrailResult]:
     rid = "model-allow-list"
     allowed = (_routing_before(ctx, facts).get("models") or {}).keys()
     out = []
     for m in facts.models:
         if m.after not in allowed:
-            out.append(failed(rid, f"feature {m.feature}: model {m.after!r} is not on the allow-list", allowed=sorted(allowed)))
+            out.append(
+                failed(
+                    rid,
+                    f"feature {m.feature}: model {m.after!r} is not on the allow-list",
+                    allowed=sorted(allowed),
+                )
+            )
         else:
             out.append(passed(rid, f"feature {m.feature}: {m.after} is allow-listed"))
     return out or [not_applicable(rid, "no model change")]
@@ -59,24 +67,42 @@ def model_cheaper(change: PlannedChange, ctx: ValidationContext, facts: ChangeFa
         old, new = price_of(m.before or ""), price_of(m.after or "")
         if old is None or new is None:
             missing = m.before if old is None else m.after
-            out.append(failed(rid, f"feature {m.feature}: no price for model {missing!r}; cannot show it is cheaper"))
+            out.append(
+                failed(rid, f"feature {m.feature}: no price for model {missing!r}; cannot show it is cheaper")
+            )
             continue
-        ev = {"before": m.before, "after": m.after, "input_before": str(old.input), "input_after": str(new.input),
-              "output_before": str(old.output), "output_after": str(new.output)}
+        ev = {
+            "before": m.before,
+            "after": m.after,
+            "input_before": str(old.input),
+            "input_after": str(new.input),
+            "output_before": str(old.output),
+            "output_after": str(new.output),
+        }
         cost_old, cost_new = _blended(m, ctx, old), _blended(m, ctx, new)
         if cost_old is not None and cost_new is not None:
             cheaper = cost_new < cost_old
             ev |= {"token_mix_cost_before": str(cost_old), "token_mix_cost_after": str(cost_new)}
         else:
-            cheaper = new.input <= old.input and new.output <= old.output and (new.input, new.output) != (old.input, old.output)
+            cheaper = (
+                new.input <= old.input
+                and new.output <= old.output
+                and (new.input, new.output) != (old.input, old.output)
+            )
         if cheaper:
-            out.append(passed(rid, f"feature {m.feature}: {m.after} is cheaper per token than {m.before}", **ev))
+            out.append(
+                passed(rid, f"feature {m.feature}: {m.after} is cheaper per token than {m.before}", **ev)
+            )
         else:
-            out.append(failed(rid, f"feature {m.feature}: {m.after} is not cheaper per token than {m.before}", **ev))
+            out.append(
+                failed(rid, f"feature {m.feature}: {m.after} is not cheaper per token than {m.before}", **ev)
+            )
     return out or [not_applicable(rid, "no model change")]
 
 
-def model_context_window(change: PlannedChange, ctx: ValidationContext, facts: ChangeFacts) -> list[GuardrailResult]:
+def model_context_window(
+    change: PlannedChange, ctx: ValidationContext, facts: ChangeFacts
+) -> list[GuardrailResult]:
     rid = "model-context-window"
     routing = _routing_before(ctx, facts)
     out = []
@@ -92,15 +118,35 @@ def model_context_window(change: PlannedChange, ctx: ValidationContext, facts: C
         if window is None:
             out.append(failed(rid, f"feature {m.feature}: context window of {m.after!r} unknown"))
         elif need == 0:
-            out.append(warned(rid, f"feature {m.feature}: no context requirement stated; {m.after} has {window} tokens"))
+            out.append(
+                warned(
+                    rid, f"feature {m.feature}: no context requirement stated; {m.after} has {window} tokens"
+                )
+            )
         elif int(window) < need:
-            out.append(failed(rid, f"feature {m.feature}: {m.after} context window {window} < needed {need}", window=window, needed=need))
+            out.append(
+                failed(
+                    rid,
+                    f"feature {m.feature}: {m.after} context window {window} < needed {need}",
+                    window=window,
+                    needed=need,
+                )
+            )
         else:
-            out.append(passed(rid, f"feature {m.feature}: {m.after} context window {window} ≥ {need}", window=window, needed=need))
+            out.append(
+                passed(
+                    rid,
+                    f"feature {m.feature}: {m.after} context window {window} ≥ {need}",
+                    window=window,
+                    needed=need,
+                )
+            )
     return out or [not_applicable(rid, "no model change")]
 
 
-def model_quality_tier(change: PlannedChange, ctx: ValidationContext, facts: ChangeFacts) -> list[GuardrailResult]:
+def model_quality_tier(
+    change: PlannedChange, ctx: ValidationContext, facts: ChangeFacts
+) -> list[GuardrailResult]:
     rid = "model-quality-tier"
     routing = _routing_before(ctx, facts)
     tiers = ctx.policy.models.tiers
@@ -112,17 +158,37 @@ def model_quality_tier(change: PlannedChange, ctx: ValidationContext, facts: Cha
         if feature.get("min_tier") is None:
             out.append(passed(rid, f"feature {m.feature}: no minimum tier"))
         elif need is None or have is None:
-            out.append(failed(rid, f"feature {m.feature}: tier of {m.after!r} or min_tier unknown (tiers: {tiers})"))
+            out.append(
+                failed(rid, f"feature {m.feature}: tier of {m.after!r} or min_tier unknown (tiers: {tiers})")
+            )
         elif have < need:
-            out.append(failed(rid, f"feature {m.feature}: {m.after} tier {model.get('tier')} below required {feature.get('min_tier')}"))
+            out.append(
+                failed(
+                    rid,
+                    f"feature {m.feature}: {m.after} tier {model.get('tier')} below required {feature.get('min_tier')}",
+                )
+            )
         else:
-            out.append(passed(rid, f"feature {m.feature}: {m.after} tier {model.get('tier')} ≥ {feature.get('min_tier')}"))
+            out.append(
+                passed(
+                    rid,
+                    f"feature {m.feature}: {m.after} tier {model.get('tier')} ≥ {feature.get('min_tier')}",
+                )
+            )
     return out or [not_applicable(rid, "no model change")]
 
 
 RULES = (
     Rule("model-allow-list", "the new model is on the routing config's allow-list", model_allow_list),
-    Rule("model-cheaper", "the new model is cheaper per token (for the feature's token mix when known)", model_cheaper),
-    Rule("model-context-window", "the new model's context window covers the feature's need", model_context_window),
+    Rule(
+        "model-cheaper",
+        "the new model is cheaper per token (for the feature's token mix when known)",
+        model_cheaper,
+    ),
+    Rule(
+        "model-context-window",
+        "the new model's context window covers the feature's need",
+        model_context_window,
+    ),
     Rule("model-quality-tier", "the new model meets the feature's minimum quality tier", model_quality_tier),
 )

@@ -16,11 +16,19 @@ from guardrails.rule import Rule, failed, passed
 from guardrails.secrets import scan_diff
 
 
-def path_inside_repo(change: PlannedChange, ctx: ValidationContext, facts: ChangeFacts) -> list[GuardrailResult]:
+def path_inside_repo(
+    change: PlannedChange, ctx: ValidationContext, facts: ChangeFacts
+) -> list[GuardrailResult]:
     bad = [f for f in facts.files if f.path_error]
     if bad:
         return [failed("path-inside-repo", f.path_error or "", file=f.path) for f in bad]
-    return [passed("path-inside-repo", f"{len(facts.files)} file(s) inside the repository", files=[f.path for f in facts.files])]
+    return [
+        passed(
+            "path-inside-repo",
+            f"{len(facts.files)} file(s) inside the repository",
+            files=[f.path for f in facts.files],
+        )
+    ]
 
 
 def yaml_safe(change: PlannedChange, ctx: ValidationContext, facts: ChangeFacts) -> list[GuardrailResult]:
@@ -69,7 +77,7 @@ class _Routing(BaseModel):
 def k8s_schema(change: PlannedChange, ctx: ValidationContext, facts: ChangeFacts) -> list[GuardrailResult]:
     version = ctx.policy.kubernetes_version
     index = ctx.repo_index()
-    patch_files = {p.path for p in index.patches}
+    patch_files = index.patch_files
     out: list[GuardrailResult] = []
     checked, unchecked = 0, []
     for f in facts.files:
@@ -106,7 +114,9 @@ def k8s_schema(change: PlannedChange, ctx: ValidationContext, facts: ChangeFacts
     ]
 
 
-def declared_fields_only(change: PlannedChange, ctx: ValidationContext, facts: ChangeFacts) -> list[GuardrailResult]:
+def declared_fields_only(
+    change: PlannedChange, ctx: ValidationContext, facts: ChangeFacts
+) -> list[GuardrailResult]:
     if not facts.parsed:
         return [failed("declared-fields-only", "cannot compare: a file does not parse")]
     stray = [
@@ -121,7 +131,11 @@ def declared_fields_only(change: PlannedChange, ctx: ValidationContext, facts: C
         fc = by_path[f.path]
         lost = _comments(fc.before) - _comments(fc.after)
         if lost:
-            out.append(failed("declared-fields-only", f"{f.path}: the patch drops comments", comments=sorted(lost)[:5]))
+            out.append(
+                failed(
+                    "declared-fields-only", f"{f.path}: the patch drops comments", comments=sorted(lost)[:5]
+                )
+            )
     if not facts.leaves and change.files:
         out.append(failed("declared-fields-only", "the patch changes no field (formatting or comments only)"))
     if out:
@@ -143,7 +157,13 @@ def no_secrets(change: PlannedChange, ctx: ValidationContext, facts: ChangeFacts
     hits = scan_diff(change.diff, ctx.policy.secrets)
     if hits:
         return [
-            failed("no-secrets", f"{h.file}:{h.line}: looks like a secret ({h.kind}): {h.preview}", file=h.file, line=h.line, kind=h.kind)
+            failed(
+                "no-secrets",
+                f"{h.file}:{h.line}: looks like a secret ({h.kind}): {h.preview}",
+                file=h.file,
+                line=h.line,
+                kind=h.kind,
+            )
             for h in hits
         ]
     added = sum(1 for line in change.diff.splitlines() if line.startswith("+") and not line.startswith("+++"))
@@ -151,10 +171,20 @@ def no_secrets(change: PlannedChange, ctx: ValidationContext, facts: ChangeFacts
 
 
 RULES = (
-    Rule("path-inside-repo", "every target path stays inside the repository (no ../, no symlink escape)", path_inside_repo, True),
+    Rule(
+        "path-inside-repo",
+        "every target path stays inside the repository (no ../, no symlink escape)",
+        path_inside_repo,
+        True,
+    ),
     Rule("yaml-safe", "no YAML anchors/aliases/merge keys (alias bombs), bounded size", yaml_safe, True),
     Rule("patch-parses", "every patched file parses; no document added or removed", patch_parses, True),
     Rule("k8s-schema", "every Kubernetes document validates against the offline schema", k8s_schema, True),
-    Rule("declared-fields-only", "the parsed diff touches only the playbook's declared fields; comments kept", declared_fields_only, True),
+    Rule(
+        "declared-fields-only",
+        "the parsed diff touches only the playbook's declared fields; comments kept",
+        declared_fields_only,
+        True,
+    ),
     Rule("no-secrets", "no token patterns or high-entropy strings in added lines", no_secrets, True),
 )

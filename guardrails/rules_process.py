@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from domain.changes import GuardrailResult, PlannedChange
+from gitops.yaml_path import MISSING, get_value, parse_path
 from guardrails.context import ValidationContext, finding_key
 from guardrails.facts import ChangeFacts
 from guardrails.rule import Rule, failed, passed, warned
@@ -39,7 +40,9 @@ def cooldown(change: PlannedChange, ctx: ValidationContext, facts: ChangeFacts) 
                     last_change=last.isoformat(),
                 )
             )
-    return out or [passed(rid, f"no touched workload changed in the last {hours} h", workloads=_keys(change, facts))]
+    return out or [
+        passed(rid, f"no touched workload changed in the last {hours} h", workloads=_keys(change, facts))
+    ]
 
 
 def change_freeze(change: PlannedChange, ctx: ValidationContext, facts: ChangeFacts) -> list[GuardrailResult]:
@@ -47,11 +50,24 @@ def change_freeze(change: PlannedChange, ctx: ValidationContext, facts: ChangeFa
     now = ctx.now
     for w in ctx.policy.freeze.windows:
         if w.start <= now < w.end:
-            return [failed(rid, f"change freeze until {w.end.isoformat()}: {w.reason}", start=w.start.isoformat(), end=w.end.isoformat())]
+            return [
+                failed(
+                    rid,
+                    f"change freeze until {w.end.isoformat()}: {w.reason}",
+                    start=w.start.isoformat(),
+                    end=w.end.isoformat(),
+                )
+            ]
     day = _WEEKDAYS[now.weekday()]
     for wk in ctx.policy.freeze.weekly:
         if day in wk.days and wk.start <= now.time() <= wk.end:
-            return [failed(rid, f"weekly change freeze ({day} {wk.start:%H:%M}–{wk.end:%H:%M} UTC): {wk.reason}", day=day)]
+            return [
+                failed(
+                    rid,
+                    f"weekly change freeze ({day} {wk.start:%H:%M}–{wk.end:%H:%M} UTC): {wk.reason}",
+                    day=day,
+                )
+            ]
     return [passed(rid, f"no change freeze at {now.isoformat()}")]
 
 
@@ -63,18 +79,60 @@ def blast_radius(change: PlannedChange, ctx: ValidationContext, facts: ChangeFac
     index = ctx.repo_index()
     extra = []
     for f in change.files:
-        homes = [o.folder for o in index.overlays if f.path in o.resources and not o.is_base]
+        homes = index.renderings_of(f.path)
         if len(homes) > 1:
-            extra.extend(f"{h}:{f.path}" for h in homes[1:])
+            extra.extend(f"{h.name}:{f.path}" for h in homes[1:])
     count = len(workloads) + len(extra)
+    targets_prod = any(ctx.policy.is_production(f.target.get("namespace")) for f in change.findings)
+    leaks = [] if targets_prod else _production_renders(change, ctx, facts)
     files = len(change.files)
-    ev = {"workloads": count, "files": files, "max_workloads": pol.max_workloads_per_pr, "max_files": pol.max_files_per_pr}
+    ev = {
+        "workloads": count,
+        "files": files,
+        "max_workloads": pol.max_workloads_per_pr,
+        "max_files": pol.max_files_per_pr,
+    }
     out = []
+    for leak in leaks:
+        out.append(failed(rid, f"{leak}; the evidence is from non-production only", **ev))
     if count > pol.max_workloads_per_pr:
-        out.append(failed(rid, f"{count} workloads in one PR > {pol.max_workloads_per_pr}", shared_base_renders=extra, **ev))
+        out.append(
+            failed(
+                rid,
+                f"{count} workloads in one PR > {pol.max_workloads_per_pr}",
+                shared_base_renders=extra,
+                **ev,
+            )
+        )
     if files > pol.max_files_per_pr:
         out.append(failed(rid, f"{files} files in one PR > {pol.max_files_per_pr}", **ev))
     return out or [passed(rid, f"{count} workload(s), {files} file(s) within limits", **ev)]
+
+
+def _production_renders(change: PlannedChange, ctx: ValidationContext, facts: ChangeFacts) -> list[str]:
+    """Fields of a non-production change that production would also get: a shared kustomize
+    base whose production overlay does not override the field, or a chart's values.yaml next to
+    a production values file. Labels are harmless everywhere and not counted."""
+    index = ctx.repo_index()
+    out = []
+    for leaf in facts.leaves:
+        if leaf.path.startswith("metadata.labels"):
+            continue
+        kind, _, name = (leaf.selector or "").partition("/")
+        for r in index.renderings_of(leaf.file):
+            if not ctx.policy.is_production(r.namespace):
+                continue
+            patches = [p for p in index.patches_for(kind, name) if p.path in r.patches]
+            if not any(get_value(p.data, parse_path(leaf.path)) is not MISSING for p in patches):
+                out.append(
+                    f"{leaf.file}: {leaf.path} is shared: production namespace {r.namespace} renders it too"
+                )
+        folder = leaf.file[: -len("/values.yaml")] if leaf.file.endswith("/values.yaml") else None
+        if folder in index.charts.values() and any(
+            (index.repo / folder / f"values-{env}.yaml").is_file() for env in ("prod", "production")
+        ):
+            out.append(f"{leaf.file}: {leaf.path} is a default for every environment, production included")
+    return sorted(set(out))
 
 
 def lowers_cost(change: PlannedChange, ctx: ValidationContext, facts: ChangeFacts) -> list[GuardrailResult]:
@@ -95,5 +153,10 @@ RULES = (
     Rule("cooldown", "one change per workload per cooldown period", cooldown, True),
     Rule("change-freeze", "no change during a freeze window", change_freeze, True),
     Rule("blast-radius", "at most N workloads and files per PR", blast_radius, True),
-    Rule("lowers-cost", "the change lowers cost, or is a labelled cost increase with a reason", lowers_cost, True),
+    Rule(
+        "lowers-cost",
+        "the change lowers cost, or is a labelled cost increase with a reason",
+        lowers_cost,
+        True,
+    ),
 )

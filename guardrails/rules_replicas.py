@@ -10,7 +10,9 @@ from guardrails.facts import ChangeFacts
 from guardrails.rule import Rule, failed, not_applicable, passed
 
 
-def prod_min_replicas(change: PlannedChange, ctx: ValidationContext, facts: ChangeFacts) -> list[GuardrailResult]:
+def prod_min_replicas(
+    change: PlannedChange, ctx: ValidationContext, facts: ChangeFacts
+) -> list[GuardrailResult]:
     rid = "prod-min-replicas"
     floor = ctx.policy.replicas.prod_min_replicas
     out: list[GuardrailResult] = []
@@ -19,13 +21,23 @@ def prod_min_replicas(change: PlannedChange, ctx: ValidationContext, facts: Chan
         if not wf.is_prod or rp.field == "maxReplicas" or rp.after is None:
             continue
         if rp.after < floor:
-            out.append(failed(rid, f"{wf.key} is production: {rp.field} {rp.after} < minimum {floor}", workload=wf.key, proposed=rp.after, minimum=floor))
+            out.append(
+                failed(
+                    rid,
+                    f"{wf.key} is production: {rp.field} {rp.after} < minimum {floor}",
+                    workload=wf.key,
+                    proposed=rp.after,
+                    minimum=floor,
+                )
+            )
         else:
             out.append(passed(rid, f"{wf.key}: {rp.field} {rp.after} ≥ {floor}"))
     return out or [not_applicable(rid, "no production replica change")]
 
 
-def pdb_min_available(change: PlannedChange, ctx: ValidationContext, facts: ChangeFacts) -> list[GuardrailResult]:
+def pdb_min_available(
+    change: PlannedChange, ctx: ValidationContext, facts: ChangeFacts
+) -> list[GuardrailResult]:
     rid = "pdb-min-available"
     out: list[GuardrailResult] = []
     for rp in facts.replicas:
@@ -42,13 +54,23 @@ def pdb_min_available(change: PlannedChange, ctx: ValidationContext, facts: Chan
                 min_available = int(raw)
             ev = {"workload": wf.key, "pdb": pdb.name, "min_available": min_available, "proposed": rp.after}
             if rp.after <= min_available:
-                out.append(failed(rid, f"{wf.key}: {rp.field} {rp.after} ≤ PodDisruptionBudget {pdb.name} minAvailable {raw}; no pod could ever be evicted", **ev))
+                out.append(
+                    failed(
+                        rid,
+                        f"{wf.key}: {rp.field} {rp.after} ≤ PodDisruptionBudget {pdb.name} minAvailable {raw}; no pod could ever be evicted",
+                        **ev,
+                    )
+                )
             else:
-                out.append(passed(rid, f"{wf.key}: {rp.field} {rp.after} > PDB {pdb.name} minAvailable {raw}", **ev))
+                out.append(
+                    passed(rid, f"{wf.key}: {rp.field} {rp.after} > PDB {pdb.name} minAvailable {raw}", **ev)
+                )
     return out or [not_applicable(rid, "no PodDisruptionBudget on a changed replica count")]
 
 
-def no_scale_to_zero_protected(change: PlannedChange, ctx: ValidationContext, facts: ChangeFacts) -> list[GuardrailResult]:
+def no_scale_to_zero_protected(
+    change: PlannedChange, ctx: ValidationContext, facts: ChangeFacts
+) -> list[GuardrailResult]:
     rid = "no-scale-to-zero-protected"
     out: list[GuardrailResult] = []
     for rp in facts.replicas:
@@ -57,7 +79,14 @@ def no_scale_to_zero_protected(change: PlannedChange, ctx: ValidationContext, fa
         wf = facts.workloads[rp.workload]
         if wf.protected or wf.is_prod:
             why = "protected namespace" if wf.protected else "production"
-            out.append(failed(rid, f"{wf.key}: scale to zero in a {why} ({wf.namespace})", workload=wf.key, namespace=wf.namespace))
+            out.append(
+                failed(
+                    rid,
+                    f"{wf.key}: scale to zero in a {why} ({wf.namespace})",
+                    workload=wf.key,
+                    namespace=wf.namespace,
+                )
+            )
         else:
             out.append(passed(rid, f"{wf.key}: scale to zero in non-production namespace {wf.namespace}"))
     return out or [not_applicable(rid, "no scale to zero")]
@@ -67,7 +96,12 @@ def opt_out(change: PlannedChange, ctx: ValidationContext, facts: ChangeFacts) -
     rid = "opt-out"
     label = ctx.policy.opt_out_label
     out = [
-        failed(rid, f"{wf.key} is labelled {label}: \"true\"; costpilot must not change it", workload=wf.key, label=label)
+        failed(
+            rid,
+            f'{wf.key} is labelled {label}: "true"; costpilot must not change it',
+            workload=wf.key,
+            label=label,
+        )
         for wf in facts.workloads.values()
         if str(wf.labels.get(label, "")).lower() == "true"
     ]
@@ -76,19 +110,36 @@ def opt_out(change: PlannedChange, ctx: ValidationContext, facts: ChangeFacts) -
             labels = ((doc or {}).get("metadata") or {}).get("labels") if isinstance(doc, dict) else None
             if isinstance(labels, dict) and str(labels.get(label, "")).lower() == "true":
                 name = f"{doc.get('kind')}/{(doc.get('metadata') or {}).get('name')}"
-                if not any(name.endswith(wf.kind + "/" + wf.name) for wf in facts.workloads.values() if str(wf.labels.get(label, "")).lower() == "true"):
-                    out.append(failed(rid, f"{f.path}: {name} is labelled {label}: \"true\"", file=f.path, label=label))
-    return out or [passed(rid, f"no touched workload carries {label}: \"true\"", workloads=sorted(facts.workloads))]
+                if not any(
+                    name.endswith(wf.kind + "/" + wf.name)
+                    for wf in facts.workloads.values()
+                    if str(wf.labels.get(label, "")).lower() == "true"
+                ):
+                    out.append(
+                        failed(rid, f'{f.path}: {name} is labelled {label}: "true"', file=f.path, label=label)
+                    )
+    return out or [
+        passed(rid, f'no touched workload carries {label}: "true"', workloads=sorted(facts.workloads))
+    ]
 
 
-def hpa_min_replicas_only(change: PlannedChange, ctx: ValidationContext, facts: ChangeFacts) -> list[GuardrailResult]:
+def hpa_min_replicas_only(
+    change: PlannedChange, ctx: ValidationContext, facts: ChangeFacts
+) -> list[GuardrailResult]:
     rid = "hpa-min-replicas-only"
     out: list[GuardrailResult] = []
     for rp in facts.replicas:
         wf = facts.workloads[rp.workload]
         if rp.field == "replicas" and wf.hpas:
             names = [h.name for h in wf.hpas]
-            out.append(failed(rid, f"{wf.key} is scaled by HPA {', '.join(names)}: change its minReplicas, never spec.replicas", workload=wf.key, hpa=names))
+            out.append(
+                failed(
+                    rid,
+                    f"{wf.key} is scaled by HPA {', '.join(names)}: change its minReplicas, never spec.replicas",
+                    workload=wf.key,
+                    hpa=names,
+                )
+            )
         elif rp.field == "replicas":
             out.append(passed(rid, f"{wf.key}: no HorizontalPodAutoscaler targets it"))
     return out or [not_applicable(rid, "no spec.replicas change")]
@@ -96,8 +147,18 @@ def hpa_min_replicas_only(change: PlannedChange, ctx: ValidationContext, facts: 
 
 RULES = (
     Rule("prod-min-replicas", "production keeps at least the minimum replicas", prod_min_replicas),
-    Rule("pdb-min-available", "replicas stay above the PodDisruptionBudget's minAvailable", pdb_min_available),
-    Rule("no-scale-to-zero-protected", "no scale to zero in protected or production namespaces", no_scale_to_zero_protected),
-    Rule("opt-out", "workloads labelled costpilot.io/opt-out: \"true\" are never changed", opt_out, True),
-    Rule("hpa-min-replicas-only", "HPA-targeted workloads: change minReplicas, never replicas", hpa_min_replicas_only),
+    Rule(
+        "pdb-min-available", "replicas stay above the PodDisruptionBudget's minAvailable", pdb_min_available
+    ),
+    Rule(
+        "no-scale-to-zero-protected",
+        "no scale to zero in protected or production namespaces",
+        no_scale_to_zero_protected,
+    ),
+    Rule("opt-out", 'workloads labelled costpilot.io/opt-out: "true" are never changed', opt_out, True),
+    Rule(
+        "hpa-min-replicas-only",
+        "HPA-targeted workloads: change minReplicas, never replicas",
+        hpa_min_replicas_only,
+    ),
 )

@@ -51,7 +51,9 @@ def _fmt(rc: ResourceChange, value: Decimal | None) -> str:
     return f"{(value / 2**20).quantize(Decimal('0.1'))}Mi"
 
 
-def above_observed_peak(change: PlannedChange, ctx: ValidationContext, facts: ChangeFacts) -> list[GuardrailResult]:
+def above_observed_peak(
+    change: PlannedChange, ctx: ValidationContext, facts: ChangeFacts
+) -> list[GuardrailResult]:
     rid = "above-observed-peak"
     if not facts.resources:
         return [not_applicable(rid, "no CPU/memory value changes")]
@@ -62,25 +64,50 @@ def above_observed_peak(change: PlannedChange, ctx: ValidationContext, facts: Ch
             continue
         evidence = ctx.evidence_of(rc.finding) if rc.finding else {}
         if rc.resource == "memory":
-            observed, headroom, what = evidence_value(evidence, "memory_peak"), pol.memory_headroom, "peak working set"
+            observed, headroom, what = (
+                evidence_value(evidence, "memory_peak"),
+                pol.memory_headroom,
+                "peak working set",
+            )
         else:
             observed, headroom, what = evidence_value(evidence, "cpu_p95"), pol.cpu_headroom, "p95 usage"
         if observed is None:
             if rc.before is not None and rc.after < rc.before:
-                out.append(failed(rid, f"{_label(rc)}: lowered to {_fmt(rc, rc.after)} with no observed {what} in the evidence"))
+                out.append(
+                    failed(
+                        rid,
+                        f"{_label(rc)}: lowered to {_fmt(rc, rc.after)} with no observed {what} in the evidence",
+                    )
+                )
             continue
         floor = observed * headroom
-        ev = {"workload": rc.workload, "container": rc.container, "observed": str(observed), "headroom": str(headroom), "proposed": str(rc.after)}
+        ev = {
+            "workload": rc.workload,
+            "container": rc.container,
+            "observed": str(observed),
+            "headroom": str(headroom),
+            "proposed": str(rc.after),
+        }
         if rc.after < floor:
             out.append(
-                failed(rid, f"{_label(rc)} {_fmt(rc, rc.after)} is below observed {what} {_fmt(rc, observed)} × {headroom}", **ev)
+                failed(
+                    rid,
+                    f"{_label(rc)} {_fmt(rc, rc.after)} is below observed {what} {_fmt(rc, observed)} × {headroom}",
+                    **ev,
+                )
             )
         else:
-            out.append(passed(rid, f"{_label(rc)} {_fmt(rc, rc.after)} ≥ {what} {_fmt(rc, observed)} × {headroom}", **ev))
+            out.append(
+                passed(
+                    rid, f"{_label(rc)} {_fmt(rc, rc.after)} ≥ {what} {_fmt(rc, observed)} × {headroom}", **ev
+                )
+            )
     return out or [not_applicable(rid, "no value set")]
 
 
-def max_change_per_step(change: PlannedChange, ctx: ValidationContext, facts: ChangeFacts) -> list[GuardrailResult]:
+def max_change_per_step(
+    change: PlannedChange, ctx: ValidationContext, facts: ChangeFacts
+) -> list[GuardrailResult]:
     rid = "max-change-per-step"
     pol = ctx.policy.resources
     out: list[GuardrailResult] = []
@@ -89,7 +116,12 @@ def max_change_per_step(change: PlannedChange, ctx: ValidationContext, facts: Ch
             continue
         pct = (rc.after - rc.before) / rc.before * 100
         limit = pol.max_decrease_pct if pct < 0 else pol.max_increase_pct
-        ev = {"workload": rc.workload, "container": rc.container, "change_pct": str(round(pct, 1)), "limit_pct": str(limit)}
+        ev = {
+            "workload": rc.workload,
+            "container": rc.container,
+            "change_pct": str(round(pct, 1)),
+            "limit_pct": str(limit),
+        }
         text = f"{_label(rc)} {_fmt(rc, rc.before)} → {_fmt(rc, rc.after)} ({pct:+.1f}%)"
         if abs(pct) > limit:
             out.append(failed(rid, f"{text} exceeds the {limit}% step limit", **ev))
@@ -102,7 +134,9 @@ def _containers(facts: ChangeFacts) -> dict[tuple[str, str], ResourceChange]:
     return {(rc.workload, rc.container): rc for rc in facts.resources}
 
 
-def requests_within_limits(change: PlannedChange, ctx: ValidationContext, facts: ChangeFacts) -> list[GuardrailResult]:
+def requests_within_limits(
+    change: PlannedChange, ctx: ValidationContext, facts: ChangeFacts
+) -> list[GuardrailResult]:
     rid = "requests-within-limits"
     out: list[GuardrailResult] = []
     for (workload, container), rc in _containers(facts).items():
@@ -111,13 +145,22 @@ def requests_within_limits(change: PlannedChange, ctx: ValidationContext, facts:
             if req is None or lim is None:
                 continue
             if req > lim:
-                out.append(failed(rid, f"{workload} container {container}: {res} request {req} > limit {lim}", request=str(req), limit=str(lim)))
+                out.append(
+                    failed(
+                        rid,
+                        f"{workload} container {container}: {res} request {req} > limit {lim}",
+                        request=str(req),
+                        limit=str(lim),
+                    )
+                )
             else:
                 out.append(passed(rid, f"{workload} container {container}: {res} request ≤ limit"))
     return out or [not_applicable(rid, "no request/limit pair")]
 
 
-def limit_request_ratio(change: PlannedChange, ctx: ValidationContext, facts: ChangeFacts) -> list[GuardrailResult]:
+def limit_request_ratio(
+    change: PlannedChange, ctx: ValidationContext, facts: ChangeFacts
+) -> list[GuardrailResult]:
     rid = "limit-request-ratio"
     cap = ctx.policy.resources.max_limit_request_ratio
     out: list[GuardrailResult] = []
@@ -135,7 +178,9 @@ def limit_request_ratio(change: PlannedChange, ctx: ValidationContext, facts: Ch
     return out or [not_applicable(rid, "no request/limit pair")]
 
 
-def enough_evidence(change: PlannedChange, ctx: ValidationContext, facts: ChangeFacts) -> list[GuardrailResult]:
+def enough_evidence(
+    change: PlannedChange, ctx: ValidationContext, facts: ChangeFacts
+) -> list[GuardrailResult]:
     rid = "enough-evidence"
     pol = ctx.policy.evidence
     out: list[GuardrailResult] = []
@@ -152,20 +197,33 @@ def _judge_evidence(rid: str, finding: Finding, evidence: dict[str, Any], pol: A
     problems = []
     if days is None or days < pol.min_days:
         problems.append(f"{days if days is not None else 'no'} day(s) of history < {pol.min_days}")
-    if finding.kind in (FindingKind.rightsize, FindingKind.idle) and (samples is None or samples < pol.min_samples):
+    if finding.kind in (FindingKind.rightsize, FindingKind.idle) and (
+        samples is None or samples < pol.min_samples
+    ):
         problems.append(f"{samples if samples is not None else 'no'} sample(s) < {pol.min_samples}")
     if coverage is not None and coverage < pol.min_coverage:
         problems.append(f"sample coverage {coverage} < {pol.min_coverage}")
     ev = {"finding": finding.id, "days": str(days), "samples": str(samples), "coverage": str(coverage)}
     if problems:
         return [failed(rid, f"{name}: too little evidence: " + "; ".join(problems), **ev)]
-    return [passed(rid, f"{name}: {days} days, {samples} samples", **ev)]
+    counted = f", {samples} samples" if samples is not None else ""
+    return [passed(rid, f"{name}: {days} days{counted}", **ev)]
 
 
 RULES = (
-    Rule("above-observed-peak", "never below observed peak × headroom (memory ≥ max working set, CPU ≥ p95)", above_observed_peak),
-    Rule("max-change-per-step", "at most the policy's % change of a CPU/memory value per step", max_change_per_step),
+    Rule(
+        "above-observed-peak",
+        "never below observed peak × headroom (memory ≥ max working set, CPU ≥ p95)",
+        above_observed_peak,
+    ),
+    Rule(
+        "max-change-per-step",
+        "at most the policy's % change of a CPU/memory value per step",
+        max_change_per_step,
+    ),
     Rule("requests-within-limits", "requests ≤ limits after the change", requests_within_limits),
     Rule("limit-request-ratio", "limit/request ratio bounded", limit_request_ratio),
-    Rule("enough-evidence", "enough days of history and sample coverage behind each finding", enough_evidence),
+    Rule(
+        "enough-evidence", "enough days of history and sample coverage behind each finding", enough_evidence
+    ),
 )

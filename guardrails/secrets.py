@@ -67,7 +67,9 @@ def scan_diff(diff: str, policy: SecretsPolicy) -> list[SecretHit]:
     return hits
 
 
-def scan_line(text: str, file: str, line: int, policy: SecretsPolicy, allow: list[re.Pattern[str]]) -> list[SecretHit]:
+def scan_line(
+    text: str, file: str, line: int, policy: SecretsPolicy, allow: list[re.Pattern[str]]
+) -> list[SecretHit]:
     if any(p.search(text) for p in allow):
         return []
     for kind, pattern in PATTERNS.items():

@@ -8,7 +8,17 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from domain.findings import FindingKind
 
-TITLE_FIELDS = ("playbook", "namespace", "kind", "workload", "container", "feature", "model", "count", "cluster")
+TITLE_FIELDS = (
+    "playbook",
+    "namespace",
+    "kind",
+    "workload",
+    "container",
+    "feature",
+    "model",
+    "count",
+    "cluster",
+)
 
 
 class _Strict(BaseModel):
@@ -35,8 +45,12 @@ class Approvers(_Strict):
     """Slack user ids (``U…``) or user groups (``group:NAME``) allowed to approve."""
 
     default: list[str] = Field(min_length=1)
-    production: list[str] = Field(default_factory=list, description="approvers for production targets; default when empty")
-    four_eyes_in_production: bool = Field(True, description="the requester may not approve their own production change")
+    production: list[str] = Field(
+        default_factory=list, description="approvers for production targets; default when empty"
+    )
+    four_eyes_in_production: bool = Field(
+        True, description="the requester may not approve their own production change"
+    )
 
 
 class Playbook(_Strict):

@@ -27,7 +27,7 @@ import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import or_, update
@@ -245,6 +245,12 @@ class RecordOutcome(StrEnum):
     revalidated = "revalidated"
 
 
+class RecordResult(NamedTuple):
+    proposal: Proposal
+    outcome: RecordOutcome
+    superseded: list[str]
+
+
 def _proposal_id(branch: str, patch_sha256: str, generation: int) -> str:
     digest = hashlib.sha256(f"{branch}\n{patch_sha256}\n{generation}".encode()).hexdigest()
     return "p" + digest[:10]
@@ -259,7 +265,7 @@ def record(
     requested_by: str,
     ttl: timedelta,
     now: datetime,
-) -> tuple[Proposal, RecordOutcome]:
+) -> RecordResult:
     """Store a validated change: a new proposal, or the existing one for the same exact patch.
 
     A different patch for a target with a live proposal supersedes it (its approval is void). The
@@ -284,7 +290,7 @@ def _record_once(
     requested_by: str,
     ttl: timedelta,
     now: datetime,
-) -> tuple[Proposal, RecordOutcome]:
+) -> RecordResult:
     sha = change.patch_sha256
     with Session(engine) as session:
         same = session.exec(
@@ -299,7 +305,7 @@ def _record_once(
         return _revalidate(engine, current_id, report, now)
 
     new_id = _proposal_id(change.branch, sha, generations)
-    failing = [r.rule_id for r in report.failures]
+    failing = _failing_rules(report)
     with session_scope(engine) as session:
         session.add(
             ProposalRow(
@@ -332,11 +338,11 @@ def _record_once(
         transition(
             session, new_id, {S.drafted}, to, actor="costpilot", now=now, data={"failing_rules": failing}
         )
-        _supersede_others(session, change.branch, new_id, now)
-    return get(engine, new_id), RecordOutcome.created
+        superseded = _supersede_others(session, change.branch, new_id, now)
+    return RecordResult(get(engine, new_id), RecordOutcome.created, superseded)
 
 
-def _supersede_others(session: Session, branch: str, new_id: str, now: datetime) -> None:
+def _supersede_others(session: Session, branch: str, new_id: str, now: datetime) -> list[str]:
     others = session.exec(
         select(ProposalRow.id, ProposalRow.state).where(
             ProposalRow.branch == branch,
@@ -344,8 +350,9 @@ def _supersede_others(session: Session, branch: str, new_id: str, now: datetime)
             ProposalRow.state.in_([s.value for s in LIVE_STATES - {S.drafted}]),  # type: ignore[attr-defined]
         )
     ).all()
+    superseded = []
     for other_id, state in others:
-        transition(
+        if transition(
             session,
             other_id,
             {ProposalState(state)},
@@ -354,12 +361,12 @@ def _supersede_others(session: Session, branch: str, new_id: str, now: datetime)
             now=now,
             data={"superseded_by": new_id, "approval_void": state in (S.approved, S.pr_opened)},
             values={"superseded_by": new_id, "claim_token": None},
-        )
+        ):
+            superseded.append(other_id)
+    return sorted(superseded)
 
 
-def _revalidate(
-    engine: Engine, proposal_id: str, report: GuardrailReport, now: datetime
-) -> tuple[Proposal, RecordOutcome]:
+def _revalidate(engine: Engine, proposal_id: str, report: GuardrailReport, now: datetime) -> RecordResult:
     """Same patch again: a blocked proposal whose guardrails now pass asks for approval, and an
     awaiting one that now fails is blocked (the freeze window may have started)."""
     existing = get(engine, proposal_id)
@@ -369,8 +376,8 @@ def _revalidate(
     }
     to = moves.get((existing.state, report.passed))
     if to is None:
-        return existing, RecordOutcome.unchanged
-    failing = [r.rule_id for r in report.failures]
+        return RecordResult(existing, RecordOutcome.unchanged, [])
+    failing = _failing_rules(report)
     with session_scope(engine) as session:
         won = transition(
             session,
@@ -382,7 +389,9 @@ def _revalidate(
             data={"failing_rules": failing, "revalidated": True},
             values={"report_json": report.model_dump_json(), "blocked_rules": ",".join(failing)},
         )
-    return get(engine, proposal_id), (RecordOutcome.revalidated if won else RecordOutcome.unchanged)
+    return RecordResult(
+        get(engine, proposal_id), RecordOutcome.revalidated if won else RecordOutcome.unchanged, []
+    )
 
 
 def approve(engine: Engine, proposal_id: str, *, approver: str, patch_sha256: str, now: datetime) -> bool:
@@ -558,3 +567,8 @@ def remember(engine: Engine, key: str, *, action: str, subject: str, result: str
         stored = recall(engine, key)
         return stored if stored is not None else result
     return result
+
+
+def _failing_rules(report: GuardrailReport) -> list[str]:
+    """Each failing rule id once, in report order (a rule may fail for several fields)."""
+    return list(dict.fromkeys(r.rule_id for r in report.failures))

@@ -21,6 +21,7 @@ def connect_duckdb(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnec
     except duckdb.IOException as exc:
         raise DataError(f"{path}: cannot open the warehouse ({str(exc).splitlines()[0]})") from None
     con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET enable_progress_bar = false")  # our own progress goes to stderr via rich
     # Bounded memory: big ingests spill to the workspace instead of growing without limit.
     con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
     con.execute(f"SET temp_directory = '{path.parent / 'tmp'}'")

@@ -49,40 +49,60 @@ class SourceSpec:
     collect_rejects: Callable[[duckdb.DuckDBPyConnection], list[tuple[int, str]]] | None = None
 
 
+def _clean(column: str) -> str:
+    """The source value as text, with '', 'NULL' and blanks as NULL in every file format."""
+    return f"NULLIF(NULLIF(TRIM(CAST({ident(column)} AS VARCHAR)), ''), 'NULL')"
+
+
 def _typed_expr(column: str) -> tuple[str, str | None]:
     """(typed SQL expression, reason-if-unparseable SQL or None) for one source column."""
     sql_type = fact_columns().get(column, "VARCHAR")
-    src = f"CAST({ident(column)} AS VARCHAR)"
+    src = _clean(column)
     if sql_type.startswith("DECIMAL"):
-        typed = f"TRY_CAST(TRIM({src}) AS {sql_type})"
-        kind = "a number"
+        typed, kind = f"TRY_CAST({src} AS {sql_type})", "a number"
     elif sql_type == "TIMESTAMP":
-        typed = f"CAST(TRY_CAST(TRIM({src}) AS TIMESTAMPTZ) AS TIMESTAMP)"
+        # Values with a UTC offset go through TIMESTAMPTZ (4× slower); plain and 'Z' ones do not.
+        offset = f"(contains(substr({src}, 17), '+') OR contains(substr({src}, 17), '-'))"
+        typed = (
+            f"CASE WHEN {offset} THEN CAST(TRY_CAST({src} AS TIMESTAMPTZ) AS TIMESTAMP) "
+            f"ELSE TRY_CAST({src} AS TIMESTAMP) END"
+        )
         kind = "a date/time"
     elif sql_type == "BIGINT":
-        typed = f"TRY_CAST(TRIM({src}) AS BIGINT)"
-        kind = "an integer"
+        typed, kind = f"TRY_CAST({src} AS BIGINT)", "an integer"
+    elif column == "ChargeFrequency":
+        cases = " ".join(f"WHEN {literal(k)} THEN {literal(v)}" for k, v in _CHARGE_FREQUENCY.items())
+        return f"CASE lower({src}) {cases} ELSE {src} END", None
     else:
-        if column == "ChargeFrequency":
-            cases = " ".join(f"WHEN {literal(k)} THEN {literal(v)}" for k, v in _CHARGE_FREQUENCY.items())
-            return f"CASE lower({src}) {cases} ELSE {src} END", None
         return src, None
-    reason = (
-        f"CASE WHEN {ident(column)} IS NOT NULL AND {typed} IS NULL "
-        f"THEN {literal(column + ': not ' + kind + ': ')} || left({src}, 60) END"
-    )
+    reason = f"CASE WHEN {src} IS NOT NULL AND {typed} IS NULL THEN {literal(column + ': not ' + kind + ': ')} || left({src}, 60) END"
     return typed, reason
 
 
-def _tag_expr(keys: list[str]) -> str:
-    lookups = [
-        f"NULLIF(TRIM(json_extract_string(\"Tags\", {literal('$.' + _json_key(k))})), '')" for k in keys
-    ]
-    return f"COALESCE({', '.join(lookups)}, {literal(UNTAGGED)})" if lookups else literal(UNTAGGED)
+def _alias_paths(config: WarehouseConfig) -> list[str]:
+    """Every tag key any allocation dimension looks at, as JSON paths, in a fixed order."""
+    keys = dict.fromkeys(k for aliases in config.tag_aliases.values() for k in aliases)
+    return [_json_path(k) for k in keys]
 
 
-def _json_key(key: str) -> str:
-    return '"' + key.replace('"', '\\"') + '"'
+def _json_path(key: str) -> str:
+    return '$."' + key.replace('"', '\\"') + '"'
+
+
+def _tags_list_expr(config: WarehouseConfig) -> str:
+    """One JSON parse per row: the values of all alias keys as a list (NULL for bad JSON)."""
+    paths = _alias_paths(config)
+    if not paths:
+        return "NULL"
+    tags = _clean("Tags")
+    path_list = "[" + ", ".join(literal(p) for p in paths) + "]"
+    return f"CASE WHEN {tags} IS NOT NULL AND left({tags}, 1) = '{{' AND json_valid({tags}) THEN json_extract_string({tags}, {path_list}) END"
+
+
+def _dimension_from_list(keys: list[str], config: WarehouseConfig) -> str:
+    order = _alias_paths(config)
+    picks = [f"NULLIF(TRIM(__tags[{order.index(_json_path(k)) + 1}]), '')" for k in keys]
+    return f"COALESCE({', '.join(picks)}, {literal(UNTAGGED)})" if picks else literal(UNTAGGED)
 
 
 def _dataset_currency(
@@ -114,15 +134,12 @@ def _stage_sql(spec: SourceSpec, config: WarehouseConfig, currency: str | None) 
         selects.append(f"CAST({ident(name)} AS VARCHAR) AS {ident(name)}")
     for name in REQUIRED_VALUES:
         if name in present:
-            reasons.insert(
-                0,
-                f"CASE WHEN {ident(name)} IS NULL OR TRIM(CAST({ident(name)} AS VARCHAR)) = '' "
-                f"THEN {literal('missing ' + name)} END",
-            )
+            reasons.insert(0, f"CASE WHEN {_clean(name)} IS NULL THEN {literal('missing ' + name)} END")
     if "Tags" in present:
+        tags = _clean("Tags")
+        selects.append(f"{_tags_list_expr(config)} AS __tags")
         reasons.append(
-            'CASE WHEN "Tags" IS NOT NULL AND TRIM(CAST("Tags" AS VARCHAR)) <> \'\' AND '
-            '(NOT json_valid(CAST("Tags" AS VARCHAR)) OR json_type(CAST("Tags" AS VARCHAR)) <> \'OBJECT\') '
+            f"CASE WHEN {tags} IS NOT NULL AND NOT (left({tags}, 1) = '{{' AND json_valid({tags})) "
             "THEN 'Tags: not a JSON object' END"
         )
     if currency and "BillingCurrency" in present:
@@ -144,7 +161,7 @@ def _insert_sql(spec: SourceSpec, config: WarehouseConfig) -> str:
         if dim in spec.columns:  # the source set it already (LLM usage)
             continue
         targets.append(dim)
-        values.append(_tag_expr(keys) if has_tags else literal(UNTAGGED))
+        values.append(_dimension_from_list(keys, config) if has_tags else literal(UNTAGGED))
     bookkeeping = {
         "x_source_file": literal(str(spec.path)),
         "x_source_sha256": literal(spec.sha256),

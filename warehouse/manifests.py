@@ -201,3 +201,22 @@ def read_manifests(root: Path) -> ManifestIndex:
                             ContainerSpec(namespace, kind, name, str(c["name"]), ctype, *_resources(c), rel)
                         )
     return index
+
+
+def read_routing(path: Path) -> dict[str, Any]:
+    """The AI routing config (``ai/routing.yaml``): ``models`` allow-list and ``features``."""
+    from domain.errors import ConfigError
+
+    if not path.is_file():
+        raise ConfigError(f"{path}: no AI routing config (expected models: and features:)")
+    try:
+        doc = YAML(typ="safe", pure=True).load(path.read_text())
+    except YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    if (
+        not isinstance(doc, dict)
+        or not isinstance(doc.get("models"), dict)
+        or not isinstance(doc.get("features"), dict)
+    ):
+        raise ConfigError(f"{path}: needs mappings `models:` and `features:`")
+    return doc

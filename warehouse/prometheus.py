@@ -410,4 +410,3 @@ def ingest_prometheus(
         file=str(out),
         ingest=result,
     )
-

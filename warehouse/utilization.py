@@ -321,3 +321,26 @@ def sample_count(warehouse_path: Path) -> int:
         return int(count)
     finally:
         con.close()
+
+
+def container_usage(warehouse_path: Path, since: datetime, until: datetime) -> list[dict[str, object]]:
+    """Per workload container over [since, until): samples, CPU p95/max (cores), memory peak
+    (bytes), average replicas, latest requests, first/last sample. Init containers left out."""
+    con = open_samples(warehouse_path)
+    try:
+        cur = con.execute(
+            f"""SELECT cluster, namespace, workload_kind AS kind, workload, container,
+                   count(*) AS samples, quantile_cont(cpu_cores, 0.95) AS cpu_p95, max(cpu_cores) AS cpu_max,
+                   max(memory_bytes) AS memory_peak, count(*) / count(DISTINCT timestamp) AS replicas,
+                   arg_max(cpu_request, timestamp) AS cpu_request,
+                   arg_max(memory_request, timestamp) AS memory_request,
+                   min(timestamp) AS first, max(timestamp) AS last
+               FROM {SAMPLES_TABLE}
+               WHERE timestamp >= ? AND timestamp < ? AND container_type <> 'init'
+               GROUP BY ALL ORDER BY cluster, namespace, kind, workload, container""",
+            [since.replace(tzinfo=None), until.replace(tzinfo=None)],
+        )
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+    finally:
+        con.close()

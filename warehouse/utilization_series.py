@@ -329,11 +329,11 @@ def chunks_from_warehouse(
             where.append("namespace = ?")
             params.append(namespace)
         cols = ", ".join(_WANTED)
-        reader = con.execute(
+        reader = con.sql(
             f"SELECT {cols} FROM {SAMPLES_TABLE} WHERE {' AND '.join(where)} "
             f"ORDER BY {', '.join(KEY_COLUMNS)}, timestamp",
-            params,
-        ).fetch_record_batch(BATCH_ROWS)
+            params=params,
+        ).to_arrow_reader(BATCH_ROWS)
         yield from iter_chunks(reader, None, None, None)
     finally:
         con.close()
@@ -341,3 +341,16 @@ def chunks_from_warehouse(
 
 # A source called with ``sort_in_memory``: False first; True after it raised NotContiguous.
 ChunkSource = Callable[[bool], Iterator[SeriesChunk]]
+
+
+def chunks_from_table(
+    table: pa.Table,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    namespace: str | None = None,
+    sort_in_memory: bool = False,
+) -> Iterator[SeriesChunk]:
+    """Chunks from an in-memory Arrow table (tests, small data)."""
+    if sort_in_memory:
+        table = table.sort_by([(c, "ascending") for c in (*KEY_COLUMNS, "timestamp")])
+    yield from iter_chunks(table.to_batches(BATCH_ROWS), since, until, namespace)

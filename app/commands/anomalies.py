@@ -1,9 +1,184 @@
-"""CLI commands (placeholder until the feature lands)."""
+"""``costpilot anomalies``, ``costpilot movers`` and ``costpilot unit-costs``."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+from pathlib import Path
+
 import typer
+from rich.table import Table
+
+from app.context import get_context
+from app.render import console, emit_json, money
+from domain.errors import InputError
+from domain.period import PERIOD_HELP
+from tools.anomalies import AnomalyReport, DetectorSettings, ThresholdRule, find_anomalies, find_series_anomalies
+from tools.movers import MoversResult, movers
+from tools.unit_costs import UnitCostsResult, unit_costs
+from warehouse.dimensions import parse_dimensions, parse_filters
+from warehouse.query import open_backend
+
+DEFAULT_SERIES = "team,service"
+
+
+def _decimal(value: str | None, flag: str) -> Decimal | None:
+    if value is None or value.strip().lower() in ("", "none", "off"):
+        return None
+    try:
+        return Decimal(value)
+    except ArithmeticError:
+        raise InputError(f"{flag} {value!r}: not a number") from None
+
+
+def render_anomalies(report: AnomalyReport) -> None:
+    currency = report.currency or ""
+    if not report.anomalies:
+        console.print(f"No anomalies ({report.series_checked} series checked). " + " ".join(report.notes))
+        return
+    table = Table(title=f"{len(report.anomalies)} anomalies", title_justify="left")
+    for column in ("series", "start", "end", "expected", "actual", "impact", "score", "top cause"):
+        table.add_column(column)
+    for a in report.anomalies:
+        cause = a.root_causes[0] if a.root_causes else None
+        table.add_row(
+            ", ".join(f"{k}={v}" for k, v in a.series.items()) or "total",
+            str(a.start), str(a.end), money(a.expected, currency), money(a.actual, currency),
+            f"{money(a.impact, currency)} ({a.impact_pct:+.0f}%)" if a.impact_pct is not None else money(a.impact, currency),
+            f"{a.score:.1f}",
+            f"{cause.dimension}={cause.value} {money(cause.contribution, currency)}" if cause else "",
+        )  # fmt: skip
+    console.print(table)
+
+
+def anomalies_command(
+    ctx: typer.Context,
+    period: str = typer.Option("last-30d", "--period", "-p", help=f"window to check; {PERIOD_HELP}"),
+    by: str = typer.Option(DEFAULT_SERIES, "--by", help="dimensions that make a series, e.g. team,service"),
+    filters: list[str] = typer.Option([], "--filter", "-f", help="KEY=VALUE (repeatable; VALUE may be a,b)"),
+    series: Path | None = typer.Option(None, "--series", help="check a timestamp,value CSV instead"),
+    z: float = typer.Option(3.5, "--z", help="robust score (σ units) that flags a point"),
+    min_impact: str = typer.Option("10", "--min-impact", help="impact floor (currency), always applied"),
+    threshold_abs: str | None = typer.Option("50", "--threshold-abs", help="impact ≥ this amount ('off' to drop)"),
+    threshold_pct: str | None = typer.Option("15", "--threshold-pct", help="impact ≥ this % of expected ('off')"),
+    combine: str = typer.Option("and", "--combine", help="and | or: how the two thresholds combine"),
+    direction: str = typer.Option("up", "--direction", help="up (increases) | both"),
+    json_output: bool = typer.Option(False, "--json", help="print one JSON document"),
+) -> None:
+    """Anomalous spend: same-weekday robust scores, AWS-style thresholds, root causes."""
+    if combine not in ("and", "or"):
+        raise InputError(f"--combine {combine!r}: use and | or")
+    if direction not in ("up", "both"):
+        raise InputError(f"--direction {direction!r}: use up | both")
+    pct = _decimal(threshold_pct, "--threshold-pct")
+    settings = DetectorSettings(
+        z_threshold=z,
+        direction=direction,  # type: ignore[arg-type]
+        rule=ThresholdRule(
+            absolute=_decimal(threshold_abs, "--threshold-abs"),
+            percent=None if pct is None else float(pct),
+            combine=combine,  # type: ignore[arg-type]
+            min_impact=_decimal(min_impact, "--min-impact") or Decimal(0),
+        ),
+    )
+    app_ctx = get_context(ctx)
+    if series is not None:
+        report = find_series_anomalies(series, settings)
+    else:
+        backend = open_backend(app_ctx.workspace.warehouse_path)
+        try:
+            report = find_anomalies(
+                backend, app_ctx.period(period), parse_dimensions(by), parse_filters(filters), settings
+            )
+        finally:
+            backend.disconnect()
+    if json_output:
+        emit_json(report)
+    else:
+        render_anomalies(report)
+
+
+def render_movers(result: MoversResult) -> None:
+    currency = result.currency or ""
+    title = (
+        f"{result.period.label()} vs {result.compare.label()}: {money(result.current_total, currency)} "
+        f"vs {money(result.previous_total, currency)} ({money(result.delta, currency)})"
+    )
+    table = Table(title=title, title_justify="left")
+    for name in (*result.by, "current", "previous", "delta", "share of delta"):
+        table.add_column(name)
+    for m in result.movers:
+        share = f"{m.share_of_delta * 100:.1f}%" if m.share_of_delta is not None else "–"
+        table.add_row(*m.dims.values(), money(m.current, currency), money(m.previous, currency),
+                      money(m.delta, currency), share)  # fmt: skip
+    console.print(table)
+    for name, share in result.untagged_share.items():
+        if share is not None:
+            console.print(f"untagged {name}: {share * 100:.1f}% of spend")
+
+
+def movers_command(
+    ctx: typer.Context,
+    period: str = typer.Option("last-7d", "--period", "-p", help=PERIOD_HELP),
+    compare: str | None = typer.Option(None, "--compare", help="period to compare with (default: the one before)"),
+    by: str = typer.Option("team", "--by", help="comma-separated dimensions, e.g. team,service"),
+    filters: list[str] = typer.Option([], "--filter", "-f", help="KEY=VALUE (repeatable; VALUE may be a,b)"),
+    top: int = typer.Option(10, "--top", min=1, max=1000, help="movers to show"),
+    json_output: bool = typer.Option(False, "--json", help="print one JSON document"),
+) -> None:
+    """Spend change between two periods: top movers and their share of the delta."""
+    app_ctx = get_context(ctx)
+    dims = parse_dimensions(by)
+    if not dims:
+        raise InputError("--by: name at least one dimension, e.g. --by team")
+    backend = open_backend(app_ctx.workspace.warehouse_path)
+    try:
+        result = movers(
+            backend, app_ctx.period(period), dims, app_ctx.period(compare) if compare else None,
+            parse_filters(filters), top,
+        )  # fmt: skip
+    finally:
+        backend.disconnect()
+    if json_output:
+        emit_json(result)
+    else:
+        render_movers(result)
+
+
+def render_unit_costs(result: UnitCostsResult) -> None:
+    currency = result.currency or ""
+    table = Table(title=f"AI unit costs {result.period.label()}: {money(result.total, currency)}", title_justify="left")
+    for column in ("feature", "model", "cost", "tokens", "requests", "per 1k tokens", "per request"):
+        table.add_column(column)
+    for r in result.rows:
+        table.add_row(
+            r.feature, r.model, money(r.cost, currency), f"{r.tokens:,}", f"{r.requests:,}",
+            f"{r.cost_per_1k_tokens}" if r.cost_per_1k_tokens is not None else "–",
+            f"{r.cost_per_request}" if r.cost_per_request is not None else "–",
+        )  # fmt: skip
+    console.print(table)
+
+
+def unit_costs_command(
+    ctx: typer.Context,
+    period: str = typer.Option("last-30d", "--period", "-p", help=PERIOD_HELP),
+    filters: list[str] = typer.Option([], "--filter", "-f", help="KEY=VALUE (repeatable; VALUE may be a,b)"),
+    json_output: bool = typer.Option(False, "--json", help="print one JSON document"),
+) -> None:
+    """AI unit economics: cost per 1k tokens and per request, by feature and model."""
+    app_ctx = get_context(ctx)
+    backend = open_backend(app_ctx.workspace.warehouse_path)
+    try:
+        result = unit_costs(backend, app_ctx.period(period), parse_filters(filters))
+    finally:
+        backend.disconnect()
+    if json_output:
+        emit_json(result)
+    else:
+        render_unit_costs(result)
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the root app."""
+    app.command("anomalies")(anomalies_command)
+    app.command("movers")(movers_command)
+    app.command("unit-costs")(unit_costs_command)

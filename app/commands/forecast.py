@@ -1,9 +1,66 @@
-"""CLI commands (placeholder until the feature lands)."""
+"""``costpilot forecast``: daily spend forecasts with intervals and the month-end projection."""
 
 from __future__ import annotations
 
 import typer
+from rich.table import Table
+
+from app.context import get_context
+from app.render import console, emit_json, money
+from domain.errors import InputError
+from tools.forecast import ENGINES, ForecastReport, forecast_spend
+from warehouse.dimensions import parse_dimensions, parse_filters
+from warehouse.query import open_backend
+
+
+def render_forecast(report: ForecastReport) -> None:
+    currency = report.currency or ""
+    table = Table(
+        title=f"Forecast from {report.last_final_day} (as of {report.as_of}), {report.horizon} days",
+        title_justify="left",
+    )
+    for column in ("series", "model", "next days (mean)", "month actual", "month projected", "80% range"):
+        table.add_column(column)
+    for f in report.forecasts:
+        label = ", ".join(f"{k}={v}" for k, v in f.series.items()) or "total"
+        mean = sum((p.mean for p in f.points), start=0)
+        m = f.month_end
+        table.add_row(
+            label, f.model, money(mean, currency) if f.points else (f.note or "–"),
+            money(m.actual_to_date, currency) if m else "–", money(m.projected, currency) if m else "–",
+            f"{money(m.lo80, currency)} – {money(m.hi80, currency)}" if m else "–",
+        )  # fmt: skip
+    console.print(table)
+    for note in report.notes:
+        console.print(note)
+
+
+def forecast_command(
+    ctx: typer.Context,
+    by: str | None = typer.Option(None, "--by", help="comma-separated dimensions, e.g. team"),
+    filters: list[str] = typer.Option([], "--filter", "-f", help="KEY=VALUE (repeatable; VALUE may be a,b)"),
+    horizon: int = typer.Option(30, "--horizon", help="days to forecast (1..366)"),
+    history: int = typer.Option(365, "--history-days", min=8, max=3660, help="days of history to fit on"),
+    engine: str = typer.Option("ets", "--engine", help=" | ".join(ENGINES)),
+    json_output: bool = typer.Option(False, "--json", help="print one JSON document"),
+) -> None:
+    """Forecast daily spend (ETS, 80/95% intervals) and project the month end."""
+    if engine not in ENGINES:
+        raise InputError(f"--engine {engine!r}: use one of: {', '.join(ENGINES)}")
+    app_ctx = get_context(ctx)
+    backend = open_backend(app_ctx.workspace.warehouse_path)
+    try:
+        report = forecast_spend(
+            backend, app_ctx.today, parse_dimensions(by), parse_filters(filters), horizon, history, engine
+        )
+    finally:
+        backend.disconnect()
+    if json_output:
+        emit_json(report)
+    else:
+        render_forecast(report)
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the root app."""
+    app.command("forecast")(forecast_command)

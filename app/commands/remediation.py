@@ -87,7 +87,7 @@ def list_proposals(
 ) -> None:
     """Proposals, newest first."""
     service = remediation.build_service(get_context(ctx))
-    rows = [_row(p) for p in service.list(state or None)]
+    rows = [_row(p) for p in service.list_proposals(state or None)]
     if as_json:
         emit_json(rows)
         return

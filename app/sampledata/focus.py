@@ -13,7 +13,7 @@ import gzip
 import io
 import json
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -26,14 +26,14 @@ import pyarrow.parquet as pq
 from app.sampledata import cloud
 from app.sampledata.catalog import TEAM_NAMES
 from app.sampledata.focus_resources import Resource, plan_resources
-from app.sampledata.focus_table import MONEY_SCALE, QTY_SCALE, Cells, build_table, money_from_qty, static_columns
+from app.sampledata.focus_table import MONEY_SCALE, QTY_SCALE, Cells, build_tables, money_from_qty, prepare
 
 DEFAULT_DAYS = 140
 SPIKES_PER_TEAM = 2
 TAX_RATE = 0.015
 # weekday profile Mon..Fri; Sat/Sun use the service's weekend level
-_WEEKDAY = np.array([1.0, 1.02, 1.03, 1.02, 0.97])
-LEVEL_SHIFT = ("ml-platform", "vertex", 38, 0.3)  # team, service, starts N days before end, +30%
+WEEKDAY_PROFILE = np.array([1.0, 1.02, 1.03, 1.02, 0.97])
+LEVEL_SHIFT = ("ml-platform", "vertex", 38, 0.6)  # team, service, starts N days before end, +60%
 FILE_FORMATS = {"aws": "csv", "azure": "csv.gz", "gcp": "parquet"}
 
 
@@ -55,8 +55,12 @@ def _factors(resources: list[Resource], days: list[date], rng: np.random.Generat
     """R × D multiplicative usage factors: weekday profile × trend × noise."""
     dow = np.array([d.weekday() for d in days])
     weekend = np.array([r.weekend for r in resources])[:, None]
-    profile = np.where(dow < 5, _WEEKDAY[np.minimum(dow, 4)], 0.0)[None, :]
-    profile = np.where(dow[None, :] == 5, weekend, np.where(dow[None, :] == 6, np.minimum(weekend, 1.0) - 0.02 * (weekend < 1), profile))
+    profile = np.where(dow < 5, WEEKDAY_PROFILE[np.minimum(dow, 4)], 0.0)[None, :]
+    profile = np.where(
+        dow[None, :] == 5,
+        weekend,
+        np.where(dow[None, :] == 6, np.minimum(weekend, 1.0) - 0.02 * (weekend < 1), profile),
+    )
     t = np.arange(len(days))[None, :]
     slope = np.array([r.slope for r in resources])[:, None]
     sigma = np.array([r.sigma for r in resources])[:, None]
@@ -64,7 +68,7 @@ def _factors(resources: list[Resource], days: list[date], rng: np.random.Generat
     return profile * (1.0 + slope * t) * noise
 
 
-def _unit_cost(resources: list[Resource]) -> np.ndarray:
+def unit_cost(resources: list[Resource]) -> np.ndarray:
     """EffectiveCost in USD of one unit, per resource."""
     out = []
     for r in resources:
@@ -92,13 +96,20 @@ def _schedule(resources: list[Resource], n_days: int, rng: np.random.Generator) 
     shift_team, shift_service, shift_back, shift_rel = LEVEL_SHIFT
     shift_start = n_days - shift_back
     out = [
-        Injected(shift_team, shift_service, shift_start, shift_back, "level_shift",
-                 shift_rel * normal[(shift_team, shift_service)])
+        Injected(
+            shift_team,
+            shift_service,
+            shift_start,
+            shift_back,
+            "level_shift",
+            shift_rel * normal[(shift_team, shift_service)],
+        )
     ]
     used: list[tuple[int, int, str]] = []
     first = max(28, n_days - 90)
     for team_name in [t for _ in range(SPIKES_PER_TEAM) for t in TEAM_NAMES]:
-        needed = max(150.0, 0.08 * team_total[team_name])
+        # ≥ 20% of the team's daily cloud cost: visible to a robust z AND to a "%-impact" rule
+        needed = max(150.0, 0.2 * team_total[team_name])
         options = sorted(s for (t, s), v in normal.items() if t == team_name and v * 6 >= needed)
         service = str(rng.choice(options))
         mult = max(float(rng.uniform(1.5, 4.0)), needed / normal[(team_name, service)])
@@ -121,7 +132,11 @@ def _schedule(resources: list[Resource], n_days: int, rng: np.random.Generator) 
 def _target(resources: list[Resource], team_name: str, service: str) -> int:
     """The biggest tagged prod resource of a team × service: where the runaway usage lands."""
     best = max(
-        (i for i, r in enumerate(resources) if r.team == team_name and r.service == service and r.tagged and r.env == "prod"),
+        (
+            i
+            for i, r in enumerate(resources)
+            if r.team == team_name and r.service == service and r.tagged and r.env == "prod"
+        ),
         key=lambda i: resources[i].base_cost,
     )
     return best
@@ -140,7 +155,7 @@ def build_bill(end: date, seed: int, n_days: int = DEFAULT_DAYS) -> DemoBill:
     rng = np.random.default_rng([seed, 3])
     days = day_list(end, n_days)
     resources = plan_resources(seed)
-    unit = _unit_cost(resources)
+    unit = unit_cost(resources)
     base_qty = np.array([r.base_cost for r in resources]) / unit
     qty = base_qty[:, None] * _factors(resources, days, rng)
     extra = np.zeros_like(qty)
@@ -160,7 +175,15 @@ def build_bill(end: date, seed: int, n_days: int = DEFAULT_DAYS) -> DemoBill:
     return DemoBill(resources, days, cells, truth)
 
 
-def _truth(injected, resources, days, r_idx, d_idx, delta) -> list[dict[str, object]]:
+def _truth(
+    injected: list[Injected],
+    resources: list[Resource],
+    days: list[date],
+    r_idx: np.ndarray,
+    d_idx: np.ndarray,
+    delta: np.ndarray,
+) -> list[dict[str, object]]:
+    """One truth entry per injected anomaly; extra_cost = exact EffectiveCost added (USD)."""
     out = []
     for inj in sorted(injected, key=lambda x: (x.start, x.team)):
         i = _target(resources, inj.team, inj.service)
@@ -182,8 +205,6 @@ def _add_tax_and_credits(
     resources: list[Resource], usage: Cells, days: list[date], rng: np.random.Generator
 ) -> tuple[list[Resource], Cells]:
     """GCP daily tax per project (untagged) and a handful of one-off AWS credits (negative)."""
-    from dataclasses import replace
-
     extra_res: list[Resource] = []
     rows: list[tuple[int, int, int]] = []  # (resource, day, cost units)
     gcp_tax = cloud.SERVICES["tax"]
@@ -193,20 +214,46 @@ def _add_tax_and_credits(
         in_sub = np.array([r.provider == "gcp" and r.sub_id == sub_id for r in resources])[usage.r_idx]
         daily = np.bincount(usage.d_idx[in_sub], weights=usage.billed_cost[in_sub], minlength=len(days))
         extra_res.append(
-            replace(template, service=gcp_tax.key, team="", env=env, feature="", zone=None, sub_id=sub_id,
-                    sub_name=sub_name, resource_id=None, resource_name=None, resource_type=None, unit=None,
-                    sku=None, meter="Tax", tags=None, tagged=False, charge_category="Tax",
-                    note="Sales tax (VAT reverse charge not applicable)", region_id=prov.regions[0][0],
-                    region_name=prov.regions[0][1])
+            replace(
+                template,
+                service=gcp_tax.key,
+                team="",
+                env=env,
+                feature="",
+                zone=None,
+                sub_id=sub_id,
+                sub_name=sub_name,
+                resource_id=None,
+                resource_name=None,
+                resource_type=None,
+                unit=None,
+                sku=None,
+                meter="Tax",
+                tags=None,
+                tagged=False,
+                charge_category="Tax",
+                note="Sales tax (VAT reverse charge not applicable)",
+                region_id=prov.regions[0][0],
+                region_name=prov.regions[0][1],
+            )
         )
         for d in range(len(days)):
             rows.append((len(resources) + len(extra_res) - 1, d, int(round(daily[d] * TAX_RATE))))
-    credit_sources = [r for r in resources if r.provider == "aws" and r.tagged and r.team != "platform" and r.env == "prod"]
-    for k in range(8):
+    credit_sources = [
+        r for r in resources if r.provider == "aws" and r.tagged and r.team != "platform" and r.env == "prod"
+    ]
+    for _ in range(8):
         src = credit_sources[int(rng.integers(len(credit_sources)))]
         extra_res.append(
-            replace(src, resource_id=None, resource_name=None, zone=None, charge_category="Credit",
-                    charge_frequency="One-Time", note=f"AWS service credit ({cloud.SERVICES[src.service].name} SLA)")
+            replace(
+                src,
+                resource_id=None,
+                resource_name=None,
+                zone=None,
+                charge_category="Credit",
+                charge_frequency="One-Time",
+                note=f"AWS service credit ({cloud.SERVICES[src.service].name} SLA)",
+            )
         )
         day = int(rng.integers(0, len(days)))
         rows.append((len(resources) + len(extra_res) - 1, day, -int(rng.integers(25, 120)) * MONEY_SCALE))
@@ -246,10 +293,12 @@ def _write(table: pa.Table, path: Path, fmt: str) -> None:
     path.write_bytes(data)
 
 
-def write_focus(out_dir: Path, end: date, seed: int, n_days: int = DEFAULT_DAYS) -> tuple[list[Path], list[dict[str, object]], int]:
+def write_focus(
+    out_dir: Path, end: date, seed: int, n_days: int = DEFAULT_DAYS
+) -> tuple[list[Path], list[dict[str, object]], int]:
     """Write the demo bill (one file per provider per month); returns (paths, truth, rows)."""
     bill = build_bill(end, seed, n_days)
-    static = static_columns(bill.resources)
+    prepared = prepare(bill.resources)
     provider_of = np.array([r.provider for r in bill.resources])[bill.cells.r_idx]
     month_of = np.array([d.year * 100 + d.month for d in bill.days])[bill.cells.d_idx]
     paths = []
@@ -257,7 +306,7 @@ def write_focus(out_dir: Path, end: date, seed: int, n_days: int = DEFAULT_DAYS)
         for month in sorted(set(month_of.tolist())):
             sel = np.flatnonzero((provider_of == provider) & (month_of == month))
             part = Cells(*(getattr(bill.cells, f)[sel] for f in Cells.__dataclass_fields__))
-            table = build_table(bill.resources, static, bill.days, part, typed=fmt == "parquet")
+            (table,) = build_tables(prepared, bill.days, part, (fmt == "parquet",))
             path = out_dir / f"{provider}-focus-{month // 100:04d}-{month % 100:02d}.{fmt}"
             _write(table, path, fmt)
             paths.append(path)

@@ -64,26 +64,46 @@ _ID_TEMPLATES = {
     "gcp": "//{ns}/projects/{sub}/locations/{region}/{rtype}/{name}",
 }
 _NAMESPACES = {
-    "ec2": ("ec2", "instance"), "rds": ("rds", "db"), "elasticache": ("elasticache", "cluster"),
-    "s3": ("s3", "bucket"), "cloudfront": ("cloudfront", "distribution"), "dynamodb": ("dynamodb", "table"),
-    "lambda": ("lambda", "function"), "opensearch": ("es", "domain"), "msk": ("kafka", "cluster"),
-    "cloudwatch": ("logs", "log-group"), "eks": ("eks", "cluster"), "vpc": ("ec2", "natgateway"),
-    "vm": ("Microsoft.Compute", "virtualMachines"), "sql": ("Microsoft.Sql", "servers"),
-    "cosmos": ("Microsoft.DocumentDB", "databaseAccounts"), "blob": ("Microsoft.Storage", "storageAccounts"),
-    "redis": ("Microsoft.Cache", "redis"), "monitor": ("Microsoft.OperationalInsights", "workspaces"),
-    "gce": ("compute.googleapis.com", "instances"), "bigquery": ("bigquery.googleapis.com", "datasets"),
-    "gcs": ("storage.googleapis.com", "buckets"), "vertex": ("aiplatform.googleapis.com", "endpoints"),
-    "cloudsql": ("sqladmin.googleapis.com", "instances"), "pubsub": ("pubsub.googleapis.com", "topics"),
+    "ec2": ("ec2", "instance"),
+    "rds": ("rds", "db"),
+    "elasticache": ("elasticache", "cluster"),
+    "s3": ("s3", "bucket"),
+    "cloudfront": ("cloudfront", "distribution"),
+    "dynamodb": ("dynamodb", "table"),
+    "lambda": ("lambda", "function"),
+    "opensearch": ("es", "domain"),
+    "msk": ("kafka", "cluster"),
+    "cloudwatch": ("logs", "log-group"),
+    "eks": ("eks", "cluster"),
+    "vpc": ("ec2", "natgateway"),
+    "vm": ("Microsoft.Compute", "virtualMachines"),
+    "sql": ("Microsoft.Sql", "servers"),
+    "cosmos": ("Microsoft.DocumentDB", "databaseAccounts"),
+    "blob": ("Microsoft.Storage", "storageAccounts"),
+    "redis": ("Microsoft.Cache", "redis"),
+    "monitor": ("Microsoft.OperationalInsights", "workspaces"),
+    "gce": ("compute.googleapis.com", "instances"),
+    "bigquery": ("bigquery.googleapis.com", "datasets"),
+    "gcs": ("storage.googleapis.com", "buckets"),
+    "vertex": ("aiplatform.googleapis.com", "endpoints"),
+    "cloudsql": ("sqladmin.googleapis.com", "instances"),
+    "pubsub": ("pubsub.googleapis.com", "topics"),
 }
 _ZONAL = {"ec2", "rds", "elasticache", "vm", "gce", "cloudsql", "opensearch", "msk"}
 
 
-def resource_id(provider: str, service: str, sub: str, region: str, team_name: str, env: str, name: str) -> str:
+def resource_id(
+    provider: str, service: str, sub: str, region: str, team_name: str, env: str, name: str
+) -> str:
     ns, rtype = _NAMESPACES[service]
-    return _ID_TEMPLATES[provider].format(ns=ns, region=region, sub=sub, rtype=rtype, name=name, team=team_name, env=env)
+    return _ID_TEMPLATES[provider].format(
+        ns=ns, region=region, sub=sub, rtype=rtype, name=name, team=team_name, env=env
+    )
 
 
-def _tags(rng: np.random.Generator, provider: cloud.Provider, team_name: str, env: str, feature: str, name: str) -> dict[str, str]:
+def _tags(
+    rng: np.random.Generator, provider: cloud.Provider, team_name: str, env: str, feature: str, name: str
+) -> dict[str, str]:
     keys = provider.tag_keys
     tags = {
         str(rng.choice(keys["team"])): team_name,
@@ -127,7 +147,11 @@ def plan_resources(seed: int) -> list[Resource]:
                     name = f"{t.name}-{env}-{service_key}-{i + 1}"
                     feature = str(rng.choice(t.features))
                     tags = _tags(rng, prov, t.name, env, feature, name)
-                    zone = f"{region_id}{'abc'[i % 3]}" if service_key in _ZONAL and svc.provider == "aws" else None
+                    zone = (
+                        f"{region_id}{'abc'[i % 3]}"
+                        if service_key in _ZONAL and svc.provider == "aws"
+                        else None
+                    )
                     out.append(
                         Resource(
                             provider=svc.provider,
@@ -140,7 +164,9 @@ def plan_resources(seed: int) -> list[Resource]:
                             zone=zone,
                             sub_id=sub_id,
                             sub_name=sub_name,
-                            resource_id=resource_id(svc.provider, service_key, sub_id, region_id, t.name, env, name),
+                            resource_id=resource_id(
+                                svc.provider, service_key, sub_id, region_id, t.name, env, name
+                            ),
                             resource_name=name,
                             resource_type=svc.resource_type,
                             unit=svc.unit,

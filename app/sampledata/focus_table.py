@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import numpy as np
 import pyarrow as pa
@@ -26,22 +26,76 @@ QTY_TYPE = pa.decimal128(24, 6)
 TIME_TYPE = pa.timestamp("us", tz="UTC")
 
 # FOCUS 1.2 columns in the order of the spec's column list.
-COLUMNS: tuple[str, ...] = (
-    "AvailabilityZone BilledCost BillingAccountId BillingAccountName BillingAccountType BillingCurrency "
-    "BillingPeriodEnd BillingPeriodStart CapacityReservationId CapacityReservationStatus ChargeCategory "
-    "ChargeClass ChargeDescription ChargeFrequency ChargePeriodEnd ChargePeriodStart "
-    "CommitmentDiscountCategory CommitmentDiscountId CommitmentDiscountName CommitmentDiscountQuantity "
-    "CommitmentDiscountStatus CommitmentDiscountType CommitmentDiscountUnit ConsumedQuantity ConsumedUnit "
-    "ContractedCost ContractedUnitPrice EffectiveCost InvoiceId InvoiceIssuerName ListCost ListUnitPrice "
-    "PricingCategory PricingCurrency PricingCurrencyContractedUnitPrice PricingCurrencyEffectiveCost "
-    "PricingCurrencyListUnitPrice PricingQuantity PricingUnit ProviderName PublisherName RegionId RegionName "
-    "ResourceId ResourceName ResourceType ServiceCategory ServiceName ServiceSubcategory SkuId SkuMeter "
-    "SkuPriceDetails SkuPriceId SubAccountId SubAccountName SubAccountType Tags"
-).split()
-MONEY_COLUMNS = (
-    "BilledCost ContractedCost ContractedUnitPrice EffectiveCost ListCost ListUnitPrice "
-    "PricingCurrencyContractedUnitPrice PricingCurrencyEffectiveCost PricingCurrencyListUnitPrice"
-).split()
+COLUMNS: tuple[str, ...] = [
+    "AvailabilityZone",
+    "BilledCost",
+    "BillingAccountId",
+    "BillingAccountName",
+    "BillingAccountType",
+    "BillingCurrency",
+    "BillingPeriodEnd",
+    "BillingPeriodStart",
+    "CapacityReservationId",
+    "CapacityReservationStatus",
+    "ChargeCategory",
+    "ChargeClass",
+    "ChargeDescription",
+    "ChargeFrequency",
+    "ChargePeriodEnd",
+    "ChargePeriodStart",
+    "CommitmentDiscountCategory",
+    "CommitmentDiscountId",
+    "CommitmentDiscountName",
+    "CommitmentDiscountQuantity",
+    "CommitmentDiscountStatus",
+    "CommitmentDiscountType",
+    "CommitmentDiscountUnit",
+    "ConsumedQuantity",
+    "ConsumedUnit",
+    "ContractedCost",
+    "ContractedUnitPrice",
+    "EffectiveCost",
+    "InvoiceId",
+    "InvoiceIssuerName",
+    "ListCost",
+    "ListUnitPrice",
+    "PricingCategory",
+    "PricingCurrency",
+    "PricingCurrencyContractedUnitPrice",
+    "PricingCurrencyEffectiveCost",
+    "PricingCurrencyListUnitPrice",
+    "PricingQuantity",
+    "PricingUnit",
+    "ProviderName",
+    "PublisherName",
+    "RegionId",
+    "RegionName",
+    "ResourceId",
+    "ResourceName",
+    "ResourceType",
+    "ServiceCategory",
+    "ServiceName",
+    "ServiceSubcategory",
+    "SkuId",
+    "SkuMeter",
+    "SkuPriceDetails",
+    "SkuPriceId",
+    "SubAccountId",
+    "SubAccountName",
+    "SubAccountType",
+    "Tags",
+]
+MONEY_COLUMNS = [
+    "BilledCost",
+    "ContractedCost",
+    "ContractedUnitPrice",
+    "EffectiveCost",
+    "ListCost",
+    "ListUnitPrice",
+    "PricingCurrencyContractedUnitPrice",
+    "PricingCurrencyEffectiveCost",
+    "PricingCurrencyListUnitPrice",
+]
 QTY_COLUMNS = ("ConsumedQuantity", "PricingQuantity", "CommitmentDiscountQuantity")
 TIME_COLUMNS = ("BillingPeriodEnd", "BillingPeriodStart", "ChargePeriodEnd", "ChargePeriodStart")
 
@@ -82,7 +136,9 @@ def price_units(resources: Sequence[Resource]) -> tuple[np.ndarray, np.ndarray]:
     return list_u, np.rint(list_u * (1 - disc)).astype(np.int64)
 
 
-def money_from_qty(resources: Sequence[Resource], r_idx: np.ndarray, qty_u: np.ndarray) -> tuple[np.ndarray, ...]:
+def money_from_qty(
+    resources: Sequence[Resource], r_idx: np.ndarray, qty_u: np.ndarray
+) -> tuple[np.ndarray, ...]:
     """List, contracted, billed and effective cost (1e-10 USD) of quantities (1e-6 units)."""
     list_p, contracted_p = price_units(resources)
     share = np.array([r.billed_share for r in resources])
@@ -134,7 +190,7 @@ def _next_month(d: date) -> date:
 
 def _times(values: list[date], idx: np.ndarray, typed: bool) -> pa.Array:
     if typed:
-        micros = [int(datetime(v.year, v.month, v.day, tzinfo=timezone.utc).timestamp()) * 1_000_000 for v in values]
+        micros = [int(datetime(v.year, v.month, v.day, tzinfo=UTC).timestamp()) * 1_000_000 for v in values]
         return pa.array(np.array(micros, dtype=np.int64)[idx], TIME_TYPE)
     return pa.array([_iso(v) for v in values], pa.string()).take(pa.array(idx))
 
@@ -183,47 +239,67 @@ def static_columns(resources: Sequence[Resource]) -> dict[str, list[str | None]]
     return cols
 
 
-def build_table(
-    resources: Sequence[Resource],
-    static: dict[str, list[str | None]] | dict[str, pa.Array],
-    days: list[date],
-    cells: Cells,
-    typed: bool,
-) -> pa.Table:
-    """One Arrow table (schema(typed)) for the given cells."""
+@dataclass(frozen=True)
+class Prepared:
+    """Per-resource arrays computed once and taken per chunk of cells."""
+
+    static: dict[str, pa.Array]
+    prices: dict[tuple[str, bool], pa.Array]  # (column, typed) → per-resource unit price
+    provider_idx: np.ndarray
+
+
+def prepare(resources: Sequence[Resource]) -> Prepared:
+    static = {k: pa.array(v, pa.string()) for k, v in static_columns(resources).items()}
+    list_p, contracted_p = price_units(resources)
+    prices = {}
+    for typed in (True, False):
+        prices[("ListUnitPrice", typed)] = _money(list_p, typed)
+        prices[("ContractedUnitPrice", typed)] = _money(contracted_p, typed)
+    prov_keys = sorted(cloud.PROVIDERS)
+    provider_idx = np.array([prov_keys.index(r.provider) for r in resources])
+    return Prepared(static, prices, provider_idx)
+
+
+def build_tables(
+    prepared: Prepared, days: list[date], cells: Cells, forms: Sequence[bool] = (True,)
+) -> list[pa.Table]:
+    """Arrow tables for the given cells, one per form (True = typed/Parquet, False = text/CSV)."""
     take = pa.array(cells.r_idx)
     n = len(cells.r_idx)
-    list_p, contracted_p = price_units(resources)
-    out: dict[str, pa.Array] = {}
-    for col, values in static.items():
-        arr = values if isinstance(values, pa.Array) else pa.array(values, pa.string())
-        if arr.null_count == len(arr):
-            out[col] = pa.nulls(n, pa.string())
-        else:
-            out[col] = arr.take(take)
-    valid = cells.qty_valid
-    out["BilledCost"] = _money(cells.billed_cost, typed)
-    out["ContractedCost"] = _money(cells.contracted_cost, typed)
-    out["EffectiveCost"] = _money(cells.effective_cost, typed)
-    out["ListCost"] = _money(cells.list_cost, typed)
-    out["PricingCurrencyEffectiveCost"] = out["EffectiveCost"]
-    out["ListUnitPrice"] = _money(list_p[cells.r_idx], typed, valid)
-    out["ContractedUnitPrice"] = _money(contracted_p[cells.r_idx], typed, valid)
-    out["PricingCurrencyListUnitPrice"] = out["ListUnitPrice"]
-    out["PricingCurrencyContractedUnitPrice"] = out["ContractedUnitPrice"]
-    out["ConsumedQuantity"] = _qty(cells.qty, typed, valid)
-    out["PricingQuantity"] = out["ConsumedQuantity"]
-    out["CommitmentDiscountQuantity"] = pa.nulls(n, QTY_TYPE if typed else pa.string())
+    common: dict[str, pa.Array] = {}
+    for col, arr in prepared.static.items():
+        common[col] = pa.nulls(n, pa.string()) if arr.null_count == len(arr) else arr.take(take)
     months = sorted({_month_start(d) for d in days})
     month_of_day = np.array([months.index(_month_start(d)) for d in days])
     m_idx = month_of_day[cells.d_idx]
-    out["ChargePeriodStart"] = _times(days, cells.d_idx, typed)
-    out["ChargePeriodEnd"] = _times([date.fromordinal(d.toordinal() + 1) for d in days], cells.d_idx, typed)
-    out["BillingPeriodStart"] = _times(months, m_idx, typed)
-    out["BillingPeriodEnd"] = _times([_next_month(m) for m in months], m_idx, typed)
     prov_keys = sorted(cloud.PROVIDERS)
-    p_idx = np.array([prov_keys.index(r.provider) for r in resources])[cells.r_idx]
+    p_idx = prepared.provider_idx[cells.r_idx]
     invoices = [f"{cloud.PROVIDERS[p].key.upper()}-INV-{m:%Y%m}" for p in prov_keys for m in months]
-    out["InvoiceId"] = pa.array(invoices).take(pa.array(p_idx * len(months) + m_idx))
-    sch = schema(typed)
-    return pa.table([out[c].cast(sch.field(c).type) for c in COLUMNS], schema=sch)
+    common["InvoiceId"] = pa.array(invoices).take(pa.array(p_idx * len(months) + m_idx))
+    valid = None if cells.qty_valid.all() else pa.array(cells.qty_valid)
+    tables = []
+    for typed in forms:
+        out = dict(common)
+        out["BilledCost"] = _money(cells.billed_cost, typed)
+        same = np.array_equal(cells.billed_cost, cells.effective_cost)
+        out["EffectiveCost"] = out["BilledCost"] if same else _money(cells.effective_cost, typed)
+        same = np.array_equal(cells.billed_cost, cells.contracted_cost)
+        out["ContractedCost"] = out["BilledCost"] if same else _money(cells.contracted_cost, typed)
+        out["ListCost"] = _money(cells.list_cost, typed)
+        out["PricingCurrencyEffectiveCost"] = out["EffectiveCost"]
+        for col in ("ListUnitPrice", "ContractedUnitPrice"):
+            price = prepared.prices[(col, typed)].take(take)
+            out[col] = price if valid is None else pc.if_else(valid, price, pa.scalar(None, price.type))
+            out[f"PricingCurrency{col}"] = out[col]
+        out["ConsumedQuantity"] = _qty(cells.qty, typed, None if valid is None else cells.qty_valid)
+        out["PricingQuantity"] = out["ConsumedQuantity"]
+        out["CommitmentDiscountQuantity"] = pa.nulls(n, QTY_TYPE if typed else pa.string())
+        out["ChargePeriodStart"] = _times(days, cells.d_idx, typed)
+        out["ChargePeriodEnd"] = _times(
+            [date.fromordinal(d.toordinal() + 1) for d in days], cells.d_idx, typed
+        )
+        out["BillingPeriodStart"] = _times(months, m_idx, typed)
+        out["BillingPeriodEnd"] = _times([_next_month(m) for m in months], m_idx, typed)
+        sch = schema(typed)
+        tables.append(pa.table([out[c].cast(sch.field(c).type) for c in COLUMNS], schema=sch))
+    return tables

@@ -72,7 +72,11 @@ def _labels(s: Service, indent: int, with_opt_out: bool) -> list[str]:
 def render_workload(s: Service) -> str:
     """base/<team>/<service>.yaml: the workload (+ its Service) with base resources."""
     t = team(s.team)
-    lines = [f"# {s.name} — owned by team {s.team} ({t.cost_center})", "apiVersion: apps/v1", f"kind: {s.kind}"]
+    lines = [
+        f"# {s.name} — owned by team {s.team} ({t.cost_center})",
+        "apiVersion: apps/v1",
+        f"kind: {s.kind}",
+    ]
     lines += ["metadata:", f"  name: {s.name}", "  labels:", *_labels(s, 4, True)]
     lines += ["  annotations:", f"    costpilot.io/cost-center: {t.cost_center}", "spec:"]
     if s.kind == "StatefulSet":
@@ -176,7 +180,11 @@ def render_hpas(team_name: str) -> str | None:
         docs.append("\n".join(lines))
     if not docs:
         return None
-    return "# Autoscaling for production; targets are % of the container requests\n" + "\n---\n".join(docs) + "\n"
+    return (
+        "# Autoscaling for production; targets are % of the container requests\n"
+        + "\n---\n".join(docs)
+        + "\n"
+    )
 
 
 def render_pdbs(team_name: str) -> str | None:
@@ -257,7 +265,7 @@ def _chart_files(s: Service) -> dict[str, str]:
         f"# Defaults for {s.name}; values-<env>.yaml overrides per environment",
         "image:",
         f"  repository: {c.image.rsplit(':', 1)[0]}",
-        f"  tag: \"{c.image.rsplit(':', 1)[1]}\"",
+        f'  tag: "{c.image.rsplit(":", 1)[1]}"',
         "replicaCount: 1",
         "labels:",
         f"  app.kubernetes.io/part-of: {s.team}",
@@ -329,7 +337,9 @@ Workloads labelled `costpilot.io/opt-out: "true"` must not be changed automatica
 def render_repo() -> dict[str, str]:
     """Every file of the sample GitOps repo: relative path → text (sorted, deterministic)."""
     files: dict[str, str] = {"README.md": _README}
-    files[".costpilot/README.md"] = "costpilot reads its guardrail policy from `policy.yaml` in this folder.\n"
+    files[".costpilot/README.md"] = (
+        "costpilot reads its guardrail policy from `policy.yaml` in this folder.\n"
+    )
     files["ai/routing.yaml"] = render_routing()
     for t in TEAMS:
         kustomized = _kustomized(t.name)

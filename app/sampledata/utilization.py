@@ -130,7 +130,9 @@ def _memory_series(
     return np.minimum(mem, 0.97 * lim), np.zeros(n, bool)
 
 
-def _cpu_series(c: Container, w: Workload, n: int, rng: np.random.Generator, demand: np.ndarray) -> np.ndarray:
+def _cpu_series(
+    c: Container, w: Workload, n: int, rng: np.random.Generator, demand: np.ndarray
+) -> np.ndarray:
     req = cpu_cores(c.resources.cpu_request) or 0.1
     if w.behaviour == "idle":
         return 0.001 + np.abs(rng.normal(0, 0.0008, n))
@@ -149,7 +151,9 @@ def _workload_rows(w: Workload, start: datetime, n: int, seed: int, number: int,
     max_pods = int(pods.max())
     # rollouts: every pod is replaced at these samples (new ReplicaSet hash for Deployments)
     restarts = w.service.restarts if w.env != "dev" else 0
-    cuts = sorted(int(x) for x in rng.choice(np.arange(SAMPLES_PER_DAY, n - SAMPLES_PER_DAY), restarts, replace=False))
+    cuts = sorted(
+        int(x) for x in rng.choice(np.arange(SAMPLES_PER_DAY, n - SAMPLES_PER_DAY), restarts, replace=False)
+    )
     edges = [0, *cuts, n]
     per_pod_demand = demand * w.replicas / np.maximum(pods, 1) if w.behaviour == "hpa" else demand
     for seg in range(len(edges) - 1):
@@ -220,7 +224,9 @@ def build_table(end: date, seed: int, days: int = DEFAULT_DAYS) -> pa.Table:
     idx = np.concatenate(rows.idx)
     start_us = int(start.timestamp()) * 1_000_000
     columns: dict[str, pa.Array] = {
-        "timestamp": pa.array(start_us + idx.astype(np.int64) * STEP_SECONDS * 1_000_000, pa.timestamp("us", tz="UTC"))
+        "timestamp": pa.array(
+            start_us + idx.astype(np.int64) * STEP_SECONDS * 1_000_000, pa.timestamp("us", tz="UTC")
+        )
     }
     names = ["cluster", "namespace", "workload_kind", "workload", "container", "pod", "container_type"]
     for j, name in enumerate(names):

@@ -29,6 +29,9 @@ class ForgeConfig(BaseModel):
     installation_id: str | None = None
     timeout_seconds: float = Field(15.0, gt=0, le=300)
     retries: int = Field(2, ge=0, le=10, description="retries of idempotent requests on 5xx")
+    # GitHub asks integrators to pace requests (and writes especially) to avoid secondary rate limits.
+    seconds_between_requests: float = Field(0.25, ge=0, le=10)
+    seconds_between_writes: float = Field(1.0, ge=0, le=60)
 
 
 class FileContent(BaseModel):

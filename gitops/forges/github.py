@@ -54,7 +54,12 @@ class GitHubForge:
         # could open a second PR, and the next run's lookup by branch already covers that case.
         retry = Retry(total=config.retries, backoff_factor=0.1, status_forcelist=(500, 502, 503, 504))
         self.client = Github(
-            base_url=self.base_url, auth=_auth(config), timeout=int(config.timeout_seconds), retry=retry
+            base_url=self.base_url,
+            auth=_auth(config),
+            timeout=int(config.timeout_seconds),
+            retry=retry,
+            seconds_between_requests=config.seconds_between_requests,
+            seconds_between_writes=config.seconds_between_writes,
         )
         self._step = "start"
 
@@ -74,6 +79,11 @@ class GitHubForge:
         except GithubException as exc:
             raise ExternalError(
                 f"GitHub {exc.status} while {self._step} {self.config.repo}: {_message(exc)}"
+            ) from None
+        except requests.exceptions.RetryError:
+            raise ExternalError(
+                f"GitHub kept answering 5xx at {self.base_url} while {self._step} {self.config.repo} "
+                f"(gave up after {self.config.retries} retries)"
             ) from None
         except requests.RequestException as exc:
             reason = type(exc).__name__

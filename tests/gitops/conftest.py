@@ -3,34 +3,12 @@ tree, for the local forge) and a running GitHub REST stand-in on a free loopback
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from forge_samples import FILES, git_out
 from github_standin import GitHubStandin, init_bare_repo
-
-DEPLOYMENT = """\
-# api deployment — requests tuned by hand in 2025
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: api
-  namespace: shop
-spec:
-  replicas: 3
-  template:
-    spec:
-      containers:
-        - name: api
-          image: ghcr.io/acme/api:1.4.2
-          resources:
-            requests:
-              cpu: "2"
-              memory: 4Gi
-"""
-PATCHED = DEPLOYMENT.replace('cpu: "2"', 'cpu: "500m"').replace("memory: 4Gi", "memory: 1Gi")
-FILES = {"apps/api/deployment.yaml": DEPLOYMENT, "README.md": "# gitops\n"}
 
 
 @pytest.fixture
@@ -45,10 +23,6 @@ def standin(bare_repo: tuple[Path, str]) -> Iterator[GitHubStandin]:
     server = GitHubStandin(repo_path=bare_repo[0]).start()
     yield server
     server.stop()
-
-
-def git_out(cwd: Path, *args: str) -> str:
-    return subprocess.run(["git", "-C", str(cwd), *args], capture_output=True, text=True, check=True).stdout
 
 
 @pytest.fixture

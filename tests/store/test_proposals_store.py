@@ -6,8 +6,8 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import make_change, make_report
 from sqlalchemy.engine import Engine
+from store_samples import make_change, make_report
 
 from domain.errors import InputError
 from store import audit
@@ -20,9 +20,10 @@ TTL = timedelta(hours=24)
 
 def record(engine: Engine, cpu: str = "500m", failing: tuple[str, ...] = (), now: datetime = NOW, **kw):  # type: ignore[no-untyped-def]
     change = make_change(cpu, **kw)
-    return store.record(
+    result = store.record(
         engine, change, make_report(change, failing), environment="dev", requested_by="bot", ttl=TTL, now=now
     )
+    return result.proposal, result.outcome
 
 
 def actions(engine: Engine, proposal_id: str) -> list[str]:
@@ -34,7 +35,9 @@ def test_passing_change_awaits_approval_and_failing_one_is_blocked_with_rule_ids
     assert (ok.state, outcome) == (ProposalState.awaiting_approval, RecordOutcome.created)
     assert ok.branch == "costpilot/rightsize-requests/shop-api"
     assert ok.expires_at == NOW + TTL
-    blocked, _ = record(engine, slug="shop-web", failing=("peak.headroom", "step.max_change"))
+    blocked, _ = record(
+        engine, slug="shop-web", failing=("peak.headroom", "step.max_change", "peak.headroom")
+    )
     assert blocked.state is ProposalState.blocked
     assert blocked.blocked_rules == ["peak.headroom", "step.max_change"]
     assert actions(engine, blocked.id) == ["drafted", "blocked"]
@@ -77,8 +80,18 @@ def test_approval_binds_to_the_patch_hash(engine: Engine) -> None:
 def test_a_new_patch_supersedes_and_voids_the_approval(engine: Engine) -> None:
     old, _ = record(engine)
     assert store.approve(engine, old.id, approver="U1", patch_sha256=old.patch_sha256, now=NOW)
-    new, outcome = record(engine, cpu="400m", now=NOW + timedelta(minutes=5))
-    assert outcome is RecordOutcome.created and new.id != old.id
+    change = make_change("400m")
+    result = store.record(
+        engine,
+        change,
+        make_report(change),
+        environment="dev",
+        requested_by="bot",
+        ttl=TTL,
+        now=NOW + timedelta(minutes=5),
+    )
+    new = result.proposal
+    assert result.outcome is RecordOutcome.created and result.superseded == [old.id] and new.id != old.id
     voided = store.get(engine, old.id)
     assert (voided.state, voided.superseded_by) == (ProposalState.superseded, new.id)
     event = audit.events_for(engine, old.id)[-1]

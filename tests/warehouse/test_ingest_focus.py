@@ -224,3 +224,19 @@ def test_tag_aliases_fill_allocation_dimensions(tmp_path: Path, focus_sample: Pa
     assert set(envs) >= {"dev", "prod", "(untagged)"}
     assert sum(envs.values()) == 1000  # untagged spend is kept, not dropped
     assert "trey" in teams and "(untagged)" in teams
+
+
+def test_timestamps_with_offsets_are_converted_to_utc(tmp_path: Path, focus_variant) -> None:  # type: ignore[no-untyped-def]
+    def edit(rows):  # type: ignore[no-untyped-def]
+        rows[0]["ChargePeriodStart"] = "2024-09-18T23:30:00+02:00"
+        rows[1]["ChargePeriodStart"] = "2024-09-18T21:30:00Z"
+        rows[2]["ChargePeriodStart"] = "2024-09-18 21:30:00"
+        rows[3]["ChargePeriodStart"] = "2024-09-18T16:30:00-0500"
+
+    ingest(tmp_path, focus_variant("tz.csv", edit))
+    con = duckdb.connect(str(tmp_path / "wh.duckdb"), read_only=True)
+    got = con.execute(
+        "SELECT strftime(ChargePeriodStart, '%Y-%m-%d %H:%M') FROM cost_facts WHERE x_source_row <= 4 ORDER BY x_source_row"
+    ).fetchall()
+    con.close()
+    assert got == [("2024-09-18 21:30",)] * 4

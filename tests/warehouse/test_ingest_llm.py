@@ -168,7 +168,9 @@ def test_bad_records_each_get_a_reason(tmp_path: Path) -> None:
     ]
     result = ingest(tmp_path, write_jsonl(tmp_path / "bad.jsonl", records)).files[0]
     assert (result.rows_read, result.rows_loaded, result.rows_rejected) == (8, 1, 7)
-    reasons = {r["row"]: r["reason"] for r in csv.DictReader(Path(result.rejected_file).read_text().splitlines())}
+    reasons = {
+        r["row"]: r["reason"] for r in csv.DictReader(Path(result.rejected_file).read_text().splitlines())
+    }
     assert reasons == {
         "2": "line 2: not valid JSON (Expecting property name enclosed in double quotes)",
         "3": "duplicate request_id g (first at row 1)",

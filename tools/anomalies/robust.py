@@ -21,7 +21,9 @@ def _median_of(arrays: list[np.ndarray]) -> np.ndarray:
     previous seasons used here it beats np.median over a stacked copy by several times.
     """
     if any(np.isnan(a).any() for a in arrays):
-        return np.nanmedian(np.stack(arrays), axis=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all lags missing → NaN, on purpose
+            return np.nanmedian(np.stack(arrays), axis=0)
     items = list(arrays)
     k = len(items)
     for pass_no in range(k):

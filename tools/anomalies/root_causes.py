@@ -19,6 +19,7 @@ from domain.money import Money, round_cents
 # Dimensions searched for root causes, in the order of the issue (service, sub-account, …).
 ROOT_CAUSE_DIMENSIONS: tuple[str, ...] = ("service", "account", "region", "team", "model")
 MAX_ROOT_CAUSES = 5
+MIN_SHARE = 0.05
 
 
 class RootCause(BaseModel):
@@ -44,6 +45,10 @@ def contributions(
     if frame.empty:
         return pd.Series(dtype=float)
     costs = frame.assign(cost=frame["cost"].astype(float))
+    values = costs[dimension].astype(str)
+    if values.nunique() < 2 or set(values.unique()) <= {"(none)", "(untagged)"}:
+        # One value (or nothing known) is the whole series again: it explains nothing.
+        return pd.Series(dtype=float)
     table = costs.pivot_table(index=dimension, columns="day", values="cost", aggfunc="sum", fill_value=0.0)
     length = (end - start).days + 1
 
@@ -68,6 +73,9 @@ def rank_root_causes(
         for value, amount in series.items():
             if sign * amount > 0:
                 ranked.append((sign * float(amount), dimension, str(value)))
+    top = max((item[0] for item in ranked), default=0.0)
+    # Crumbs (under MIN_SHARE of the largest contribution) are noise, not causes.
+    ranked = [item for item in ranked if item[0] >= MIN_SHARE * top]
     ranked.sort(key=lambda item: (-item[0], item[1], item[2]))
     return [
         RootCause(dimension=d, value=v, contribution=round_cents(Decimal(repr(sign * amount))))

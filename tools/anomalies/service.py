@@ -51,6 +51,12 @@ def pivot_daily(frame: pd.DataFrame, by: list[str], days: list[date]) -> tuple[l
     return [tuple(str(v) for v in k) for k in keys], table.to_numpy(dtype=float)
 
 
+def blank_before_first_cost(matrix: np.ndarray) -> np.ndarray:
+    """NaN before each series' first non-zero day (its history starts there)."""
+    active = np.cumsum(matrix != 0, axis=1) > 0
+    return np.where(active, matrix, np.nan)
+
+
 def _exact_actual(frame: pd.DataFrame, by: list[str], key: tuple[str, ...], start: date, end: date) -> Decimal:
     mask = (frame["day"] >= start) & (frame["day"] <= end)
     for name, value in zip(by, key, strict=True):
@@ -103,11 +109,15 @@ def find_anomalies(
     if in_period.empty:
         scope = f" with {describe_filters(filters)}" if filters else ""
         raise DataError(f"no cost rows in {period.label()}{scope}; check --period, --filter or ingest data first")
-    # Days after the last day holding any data are not zero spend, just not billed yet.
+    # Days after the last day holding any data are not zero spend, just not billed yet; days
+    # before a series' first cost are not zero spend either, just before its history.
+    first_day = max(window.start, min(frame["day"]))
     last_day = min(period.end, max(frame["day"]))
-    days = [window.start + timedelta(days=i) for i in range((last_day - window.start).days + 1)]
+    days = [first_day + timedelta(days=i) for i in range((last_day - first_day).days + 1)]
     keys, matrix = pivot_daily(frame, by, days)
-    detection: Detection = detect(matrix, DAILY_SEASON, settings, evaluate_from=days.index(period.start))
+    matrix = blank_before_first_cost(matrix)
+    evaluate_from = max(0, (period.start - first_day).days)
+    detection: Detection = detect(matrix, DAILY_SEASON, settings, evaluate_from=evaluate_from)
     raw = [
         (a, dict(zip(by, keys[a.series_index], strict=True)), days[a.start_index], days[a.end_index])
         for a in detection.anomalies

@@ -22,13 +22,17 @@ class ThresholdRule(BaseModel):
     ``absolute``: impact ≥ this amount (currency units); ``percent``: impact ≥ this % of the
     expected cost; both set → combined with ``combine``; neither set → only the floor applies.
     ``min_impact`` is always required (it suppresses noise on tiny series).
+
+    Defaults ($50 AND 15%) come from the sample data's ground truth: every injected anomaly
+    clears 25% and every robust-score-only false alarm stayed under 10% (see
+    benchmarks/README_spend_intel.md); AWS recommends the same AND shape.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     absolute: Decimal | None = Field(Decimal(50), ge=0, description="minimum impact in currency units")
-    percent: float | None = Field(20.0, ge=0, description="minimum impact in % of expected")
-    combine: Literal["and", "or"] = Field("or", description="how absolute and percent combine")
+    percent: float | None = Field(15.0, ge=0, description="minimum impact in % of expected")
+    combine: Literal["and", "or"] = Field("and", description="how absolute and percent combine")
     min_impact: Decimal = Field(Decimal(10), ge=0, description="impact floor, always applied")
 
     def passes(self, impact: np.ndarray, impact_pct: np.ndarray) -> np.ndarray:

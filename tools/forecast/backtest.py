@@ -33,11 +33,23 @@ def interval(mean: np.ndarray, variance: np.ndarray, level: float, nonnegative: 
 
 
 def backtest(
-    y: np.ndarray, horizon: int = 7, origins: int = 4, step: int = 7, m: int = 7, engine: str = "ets"
+    y: np.ndarray,
+    horizon: int = 7,
+    origins: int = 4,
+    step: int = 7,
+    m: int = 7,
+    engine: str = "ets",
+    skip: np.ndarray | None = None,
 ) -> BacktestResult:
     """Fit at ``origins`` cut-offs (each ``step`` days apart, the last leaving ``horizon`` days)
-    and score the next ``horizon`` days of every series (rows of ``y``)."""
+    and score the next ``horizon`` days of every series (rows of ``y``).
+
+    ``skip`` (same shape as ``y``) marks points not to score — known injected shocks, which no
+    forecast can or should predict; they still sit in the training data.
+    """
     y = np.asarray(y, dtype=float)
+    skip = np.zeros(y.shape, dtype=bool) if skip is None else np.asarray(skip, dtype=bool)
+    skipped = []
     errors, naive_errors, inside80, inside95, scales = [], [], [], [], []
     for k in range(origins):
         cut = y.shape[1] - horizon - k * step
@@ -52,10 +64,11 @@ def backtest(
         inside80.append((test >= lo80) & (test <= hi80))
         inside95.append((test >= lo95) & (test <= hi95))
         scales.append(np.abs(train[:, m:] - train[:, :-m]).mean(axis=1))
+        skipped.append(skip[:, cut : cut + horizon])
     scale = np.stack(scales)[:, :, None]  # (origins, series, 1)
     err, nerr = np.stack(errors), np.stack(naive_errors)
     usable = (scale > 0) & np.isfinite(err) & np.isfinite(nerr)
-    usable = np.broadcast_to(usable, err.shape)
+    usable = np.broadcast_to(usable, err.shape) & ~np.stack(skipped)
     with np.errstate(divide="ignore", invalid="ignore"):
         scaled, nscaled = err / scale, nerr / scale
     return BacktestResult(

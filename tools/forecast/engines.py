@@ -20,13 +20,40 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
-from tools.forecast.ets import EtsParams, damped_sums, ets_forecast, fit_ets
+from tools.anomalies.robust import robust_scale, seasonal_expected
+from tools.anomalies.segments import flag_runs
+from tools.forecast.ets import damped_sums, ets_forecast, fit_ets
 
 ETS_MIN_SEASONS = 3  # below this many seasons of history: seasonal naive
 NAIVE_MIN_POINTS_OVER_SEASON = 1  # seasonal naive needs one season plus one point (a residual)
 MODEL_ETS = "ets(A,Ad,A)"
 MODEL_NAIVE = "seasonal-naive"
 MODEL_NONE = "none"
+SPIKE_Z = 5.0  # robust score above which a point is a spike, not signal
+SPIKE_MAX_RUN = 3  # longer runs are level shifts: the new level is real and kept
+SPIKE_AFTER = 2  # normal points needed after a run before calling it a spike
+
+
+def clean_spikes(y: np.ndarray, m: int) -> np.ndarray:
+    """Replace short, isolated spikes by their same-position median before fitting.
+
+    Least squares chases a one-day spike into the level and the variance for weeks. Runs of
+    at most ``SPIKE_MAX_RUN`` points beyond ``SPIKE_Z`` robust σ are replaced by the expected
+    value; longer runs (level shifts) and runs not yet followed by ``SPIKE_AFTER`` normal points
+    (too early to tell a spike from a shift) are kept.
+    """
+    if y.shape[1] < 3 * m:
+        return y
+    expected = seasonal_expected(y, m, seasons=4, min_seasons=1)
+    start = m
+    scale = robust_scale(y[:, start:], expected[:, start:], 0.02, 1e-9)
+    scores = np.abs(np.nan_to_num((y - expected) / scale[:, None], nan=0.0))
+    rows, starts, ends = flag_runs(scores > SPIKE_Z)
+    short = ((ends - starts + 1) <= SPIKE_MAX_RUN) & (ends < y.shape[1] - SPIKE_AFTER)
+    cleaned = y.copy()
+    for row, first, last in zip(rows[short], starts[short], ends[short], strict=True):
+        cleaned[row, first : last + 1] = expected[row, first : last + 1]
+    return cleaned
 
 
 class ForecastArrays(BaseModel):
@@ -78,7 +105,7 @@ def _arrays(mean: np.ndarray, c: np.ndarray, sigma2: np.ndarray, model: str, y: 
 
 
 def ets_engine(y: np.ndarray, horizon: int, m: int) -> ForecastArrays:
-    params = fit_ets(y, m)
+    params = fit_ets(clean_spikes(y, m), m)
     mean, c = ets_forecast(params, horizon)
     return _arrays(mean, c, params.sigma2, MODEL_ETS, y)
 

@@ -73,7 +73,14 @@ class ExpBuckets:
 
     def find(self, values: np.ndarray) -> np.ndarray:
         with np.errstate(divide="ignore", invalid="ignore"):
-            raw = np.log(values * (self.ratio - 1) / self.first + 1) / math.log(self.ratio)
+            x = values * (self.ratio - 1) / self.first + 1
+            raw = np.log(x) / math.log(self.ratio)
+        # numpy's vectorised log may differ from libm's in the last bit; next to a bucket edge
+        # that decides the bucket, so recompute those few with math.log as Go's math.Log does.
+        near = np.flatnonzero(np.abs(raw - np.rint(raw)) < 1e-9)
+        if len(near):
+            uniq, inv = np.unique(x[near], return_inverse=True)
+            raw[near] = np.array([math.log(v) / math.log(self.ratio) for v in uniq])[inv]
         idx = np.where(values < self.first, 0, np.floor(raw)).astype(np.int64)
         return np.minimum(idx, self.n - 1)
 
@@ -128,10 +135,20 @@ class VpaLike:
             hl = int(self.half_life)
             self.ref = int(round(int(chunk.ts[0]) / hl)) * hl
         row_of = np.repeat(cidx, chunk.lengths)
-        self._add_cpu(chunk, row_of)
+        self._add_cpu(chunk, row_of, cidx)
         self._add_memory(chunk, cidx)
 
-    def _add_cpu(self, chunk: SeriesChunk, row_of: np.ndarray) -> None:
+    def _accumulate(self, name: str, rows: np.ndarray, buckets: np.ndarray, n_buckets: int,
+                    weight: np.ndarray) -> None:
+        """Add weights into (row, bucket) cells; one bincount over the chunk's rows only."""
+        if len(rows) == 0:
+            return
+        lo, hi = int(rows.min()), int(rows.max())
+        local = (rows - lo) * n_buckets + buckets
+        sums = np.bincount(local, weights=weight, minlength=(hi - lo + 1) * n_buckets)
+        self.t[name][lo : hi + 1] += sums.reshape(hi - lo + 1, n_buckets)
+
+    def _add_cpu(self, chunk: SeriesChunk, row_of: np.ndarray, cidx: np.ndarray) -> None:
         ts = chunk.ts
         valid = ~np.isnan(chunk.cpu) & (chunk.cpu >= 0)
         # VPA drops a CPU sample that is not after the previous one of the same container.
@@ -139,17 +156,17 @@ class VpaLike:
         dup[1:] = ts[1:] == ts[:-1]
         dup[chunk.offsets[:-1]] = False
         valid &= ~dup
-        usage = np.floor(chunk.cpu[valid] * 1000) / 1000  # ResourceAmount: whole millicores
-        req = np.nan_to_num(chunk.cpu_request[valid], nan=0.0)
-        weight = np.maximum(np.floor(req * 1000) / 1000, MIN_SAMPLE_WEIGHT) * self._decay(ts[valid])
-        rows = row_of[valid]
-        flat = rows * self.cpu_b.n + self.cpu_b.find(usage)
-        hist = self.t["cpu_hist"].reshape(-1)
-        uniq, inv = np.unique(flat, return_inverse=True)
-        hist[uniq] += np.bincount(inv, weights=weight)
-        np.add.at(self.t["cpu_n"], rows, 1)
-        np.minimum.at(self.t["cpu_first"], rows, ts[valid])
-        np.maximum.at(self.t["cpu_last"], rows, ts[valid])
+        everything = bool(valid.all())
+        sel = slice(None) if everything else valid
+        usage = np.floor(chunk.cpu[sel] * 1000) / 1000  # ResourceAmount: whole millicores
+        req = np.nan_to_num(chunk.cpu_request[sel], nan=0.0)
+        weight = np.maximum(np.floor(req * 1000) / 1000, MIN_SAMPLE_WEIGHT) * self._decay(ts[sel])
+        self._accumulate("cpu_hist", row_of[sel], self.cpu_b.find(usage), self.cpu_b.n, weight)
+        starts = chunk.offsets[:-1]
+        big = np.iinfo(np.int64).max
+        np.add.at(self.t["cpu_n"], cidx, np.add.reduceat(valid, starts))
+        np.minimum.at(self.t["cpu_first"], cidx, np.minimum.reduceat(np.where(valid, ts, big), starts))
+        np.maximum.at(self.t["cpu_last"], cidx, np.maximum.reduceat(np.where(valid, ts, -big), starts))
 
     def _add_memory(self, chunk: SeriesChunk, cidx: np.ndarray) -> None:
         s = self.settings
@@ -161,8 +178,10 @@ class VpaLike:
         idx = np.flatnonzero(usable)
         ser = series[idx]
         ts = chunk.ts[idx]
+        # Rows are in series order and time order: a series' first usable row starts it.
         first_of = np.full(len(cidx), np.iinfo(np.int64).max)
-        np.minimum.at(first_of, ser, ts)
+        head = np.flatnonzero(np.concatenate(([True], ser[1:] != ser[:-1])))
+        first_of[ser[head]] = ts[head]
         window = (ts - first_of[ser]) // self.interval
         change = np.ones(len(idx), dtype=bool)
         change[1:] = (ser[1:] != ser[:-1]) | (window[1:] != window[:-1])
@@ -183,10 +202,7 @@ class VpaLike:
         ends = first_of[seg_ser] + (window[seg_start][keep] + 1) * self.interval
         weight = self._decay(ends)
         rows = cidx[seg_ser]
-        flat = rows * self.mem_b.n + self.mem_b.find(peaks[keep])
-        hist = self.t["mem_hist"].reshape(-1)
-        uniq, inv = np.unique(flat, return_inverse=True)
-        hist[uniq] += np.bincount(inv, weights=weight)
+        self._accumulate("mem_hist", rows, self.mem_b.find(peaks[keep]), self.mem_b.n, weight)
         np.add.at(self.t["mem_windows"], rows, 1)
 
     def propose(self, row: int, common: CommonStats, hpa: frozenset[str], n_containers: int) -> Proposal:

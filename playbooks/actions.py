@@ -1,0 +1,269 @@
+"""Playbook actions by name: each turns one finding into field edits of the GitOps repo.
+
+An action declares the finding kinds it handles, its options schema (extra keys forbidden) and
+the field patterns it writes; it plans edits only (dry run): the engine applies them to text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from domain.errors import ConfigError
+from domain.findings import Finding, FindingKind
+from gitops.targets import (
+    Location,
+    RepoIndex,
+    WorkloadSite,
+    find_workload,
+    locate_field,
+    locate_helm_value,
+    locate_model,
+    related,
+)
+from gitops.yaml_path import MISSING, Key, format_path, get_value, parse_path
+from playbooks.models import Playbook
+
+
+class PlanSkip(Exception):
+    """The finding cannot be planned (target not in the repo, nothing to change); says why."""
+
+
+@dataclass(frozen=True)
+class PlannedEdit:
+    location: Location
+    value: Any
+    unit: Literal["cpu", "memory", "raw"]
+    finding: Finding
+
+
+class _Options(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SetResourcesOptions(_Options):
+    resources: list[Literal["cpu_request", "cpu_limit", "memory_request", "memory_limit"]] = Field(
+        default_factory=lambda: ["cpu_request", "cpu_limit", "memory_request", "memory_limit"],
+        description="which proposed values the action may write",
+    )
+
+
+class ScaleReplicasOptions(_Options):
+    replicas: int = Field(0, ge=0, description="replicas when the finding proposes none")
+    hpa_min_replicas: int = Field(
+        1, ge=1, description="floor for an HPA's minReplicas (0 needs an alpha gate)"
+    )
+
+
+class SetModelOptions(_Options):
+    pass
+
+
+class AddLabelsOptions(_Options):
+    labels: list[str] = Field(min_length=1, description="label keys the action may add")
+
+
+@dataclass(frozen=True)
+class Action:
+    name: str
+    kinds: tuple[FindingKind, ...]
+    options: type[_Options]
+    writes: tuple[str, ...]
+    plan: Callable[[Finding, RepoIndex, Playbook, Any], list[PlannedEdit]]
+
+
+_RESOURCE_PATHS = {
+    "cpu_request": ("requests.cpu", "cpu"),
+    "cpu_limit": ("limits.cpu", "cpu"),
+    "memory_request": ("requests.memory", "memory"),
+    "memory_limit": ("limits.memory", "memory"),
+}
+
+
+def _site(finding: Finding, index: RepoIndex) -> WorkloadSite | None:
+    t = finding.target
+    if not t.get("namespace") or not t.get("workload"):
+        raise PlanSkip(f"finding {finding.id}: target lacks namespace/workload")
+    return find_workload(index, t["namespace"], t.get("kind", "Deployment"), t["workload"])
+
+
+def _envs(finding: Finding) -> list[str]:
+    ns = finding.target.get("namespace", "")
+    envs = [finding.target["env"]] if finding.target.get("env") else []
+    return envs + [ns] + ([ns.rsplit("-", 1)[-1]] if "-" in ns else [])
+
+
+def plan_resources(
+    finding: Finding, index: RepoIndex, playbook: Playbook, opts: SetResourcesOptions
+) -> list[PlannedEdit]:
+    container = finding.target.get("container")
+    if not container:
+        raise PlanSkip(f"finding {finding.id}: target lacks a container")
+    wanted = [(k, v) for k, v in finding.proposed.items() if k in opts.resources and v is not None]
+    if not wanted:
+        raise PlanSkip(f"finding {finding.id}: proposes no value this playbook may set")
+    site = _site(finding, index) if {"manifests", "kustomize"} & set(playbook.targets.sources) else None
+    edits = []
+    if site is not None:
+        containers = get_value(site.effective(), parse_path("spec.template.spec.containers"))
+        if not isinstance(containers, list) or not any(
+            isinstance(c, dict) and c.get("name") == container for c in containers
+        ):
+            raise PlanSkip(f"{site.obj.path}: {site.obj.kind}/{site.obj.name} has no container {container!r}")
+        for key, value in wanted:
+            suffix, unit = _RESOURCE_PATHS[key]
+            loc = locate_field(site, f"spec.template.spec.containers[{container}].resources.{suffix}")
+            edits.append(PlannedEdit(loc, value, unit, finding))
+        return edits
+    if "helm" in playbook.targets.sources:
+        name = finding.target["workload"]
+        templates = [t.format(container=container, workload=name) for t in playbook.targets.helm_value_paths]
+        root = locate_helm_value(index, name, _envs(finding), templates)
+        if root is not None:
+            for key, value in wanted:
+                suffix, unit = _RESOURCE_PATHS[key]
+                edits.append(
+                    PlannedEdit(
+                        root.model_copy(update={"field": f"{root.field}.{suffix}"}), value, unit, finding
+                    )
+                )
+            return edits
+    raise PlanSkip(
+        f"finding {finding.id}: workload {finding.target.get('workload')} not found in the repository"
+    )
+
+
+_CRON_DAYS = ("Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat")
+
+
+def uptime_annotation(schedule: dict[str, Any]) -> str:
+    """kube-downscaler's ``downscaler/uptime`` ("Mon-Fri 08:00-19:00 UTC") from the idle
+    detector's cron schedule (``0 8 * * 1,2,3,4,5`` up, ``0 19 * * 1,2,3,4,5`` down)."""
+    try:
+        up = str(schedule["scale_up_cron"]).split()
+        down = str(schedule["scale_down_cron"]).split()
+        days = [int(d) % 7 for d in up[4].split(",")]
+        start, end = f"{int(up[1]):02d}:{int(up[0]):02d}", f"{int(down[1]):02d}:{int(down[0]):02d}"
+    except (KeyError, IndexError, ValueError) as exc:
+        raise PlanSkip(f"unreadable schedule {schedule!r}") from exc
+    ordered = sorted(days, key=lambda d: (d - 1) % 7)  # Monday first
+    contiguous = [(ordered[0] + i) % 7 for i in range(len(ordered))] == ordered
+    names = (
+        f"{_CRON_DAYS[ordered[0]]}-{_CRON_DAYS[ordered[-1]]}"
+        if contiguous and len(ordered) > 1
+        else ",".join(_CRON_DAYS[d] for d in ordered)
+    )
+    return f"{names} {start}-{end} {schedule.get('timezone', 'UTC')}"
+
+
+def plan_replicas(
+    finding: Finding, index: RepoIndex, playbook: Playbook, opts: ScaleReplicasOptions
+) -> list[PlannedEdit]:
+    site = _site(finding, index)
+    if site is None:
+        raise PlanSkip(
+            f"finding {finding.id}: workload {finding.target.get('workload')} not found in the repository"
+        )
+    if "schedule" in finding.proposed:
+        # Off-hours only: kube-downscaler scales to downtime-replicas outside the uptime window.
+        annotations = {
+            "downscaler/uptime": uptime_annotation(finding.proposed["schedule"]),
+            "downscaler/downtime-replicas": str(
+                int(finding.proposed.get("replicas_off_hours", opts.replicas))
+            ),
+        }
+        return [
+            PlannedEdit(
+                locate_field(site, format_path((Key("metadata"), Key("annotations"), Key(k)))),
+                v,
+                "raw",
+                finding,
+            )
+            for k, v in annotations.items()
+        ]
+    replicas = int(finding.proposed.get("replicas", opts.replicas))
+    hpas = related(site, "HorizontalPodAutoscaler")
+    if hpas:
+        # The HPA owns spec.replicas; its floor is what can be lowered.
+        hpa = hpas[0]
+        loc = Location(path=hpa.path, doc=hpa.doc, field="spec.minReplicas", source="manifest")
+        return [PlannedEdit(loc, max(replicas, opts.hpa_min_replicas), "raw", finding)]
+    return [PlannedEdit(locate_field(site, "spec.replicas"), replicas, "raw", finding)]
+
+
+def plan_model(
+    finding: Finding, index: RepoIndex, playbook: Playbook, opts: SetModelOptions
+) -> list[PlannedEdit]:
+    feature, model = finding.target.get("feature"), finding.proposed.get("model")
+    if not feature or not model:
+        raise PlanSkip(f"finding {finding.id}: needs target.feature and proposed.model")
+    loc = locate_model(index, feature)
+    if loc is None:
+        raise PlanSkip(f"finding {finding.id}: feature {feature!r} not in the routing config")
+    return [PlannedEdit(loc, str(model), "raw", finding)]
+
+
+def plan_labels(
+    finding: Finding, index: RepoIndex, playbook: Playbook, opts: AddLabelsOptions
+) -> list[PlannedEdit]:
+    labels = finding.proposed.get("labels")
+    if not isinstance(labels, dict) or not labels:
+        raise PlanSkip(f"finding {finding.id}: proposes no labels")
+    site = _site(finding, index)
+    if site is None:
+        raise PlanSkip(
+            f"finding {finding.id}: workload {finding.target.get('workload')} not found in the repository"
+        )
+    edits = []
+    for key, value in sorted(labels.items()):
+        if key not in opts.labels:
+            raise PlanSkip(
+                f"finding {finding.id}: label {key!r} is not one this playbook may add ({', '.join(opts.labels)})"
+            )
+        path = format_path((Key("metadata"), Key("labels"), Key(key)))
+        if get_value(site.effective(), parse_path(path)) is MISSING:
+            edits.append(PlannedEdit(locate_field(site, path), str(value), "raw", finding))
+    if not edits:
+        raise PlanSkip(f"finding {finding.id}: labels already present")
+    return edits
+
+
+ACTIONS: dict[str, Action] = {
+    a.name: a
+    for a in (
+        Action(
+            "set-resources",
+            (FindingKind.rightsize,),
+            SetResourcesOptions,
+            (
+                "spec.template.spec.containers[*].resources.requests.cpu",
+                "spec.template.spec.containers[*].resources.requests.memory",
+            ),
+            plan_resources,
+        ),
+        Action(
+            "scale-replicas",
+            (FindingKind.idle,),
+            ScaleReplicasOptions,
+            (
+                "spec.replicas",
+                'metadata.annotations["downscaler/uptime"]',
+                'metadata.annotations["downscaler/downtime-replicas"]',
+            ),
+            plan_replicas,
+        ),
+        Action("set-model", (FindingKind.cheaper_model,), SetModelOptions, ("features.*.model",), plan_model),
+        Action("add-labels", (FindingKind.untagged,), AddLabelsOptions, ("metadata.labels.*",), plan_labels),
+    )
+}
+
+
+def get_action(name: str) -> Action:
+    """The action ``name``; an unknown name lists the valid ones."""
+    try:
+        return ACTIONS[name]
+    except KeyError:
+        raise ConfigError(f"unknown action {name!r}; valid: {', '.join(sorted(ACTIONS))}") from None

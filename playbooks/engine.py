@@ -1,0 +1,222 @@
+"""From findings to planned changes (dry run: reads the repository, writes nothing).
+
+Findings are matched to the playbook of their detector, grouped by target (one PR per
+workload, namespace or feature, as the playbook says), split to respect the policy's blast
+radius, and each group's edits are applied to the file texts in memory.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from domain.changes import FileChange, PlannedChange
+from domain.errors import InputError
+from domain.findings import Finding
+from gitops.diff import unified_diff
+from gitops.quantity import format_cpu, format_memory, parse_quantity
+from gitops.targets import RepoIndex, index_repo
+from gitops.yaml_patch import FieldEdit, load_documents, resolve_in_repo, set_fields
+from gitops.yaml_path import MISSING, doc_selector, get_value, parse_path
+from guardrails.context import finding_key
+from guardrails.policy import Policy
+from playbooks.actions import ACTIONS, PlannedEdit, PlanSkip
+from playbooks.models import Playbook
+
+
+@dataclass
+class PlanResult:
+    """Planned changes, and each finding that produced none with the reason."""
+
+    changes: list[PlannedChange] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (finding id, reason)
+
+
+def plan_changes(
+    findings: list[Finding], repo: Path, playbooks: dict[str, Playbook], policy: Policy
+) -> list[PlannedChange]:
+    """One ``PlannedChange`` per target group (see ``plan``); findings that cannot be planned
+    are left out (``plan`` reports why)."""
+    return plan(findings, repo, playbooks, policy).changes
+
+
+def plan(
+    findings: list[Finding],
+    repo: Path,
+    playbooks: dict[str, Playbook],
+    policy: Policy,
+    index: RepoIndex | None = None,
+) -> PlanResult:
+    result = PlanResult()
+    index = index or index_repo(repo)
+    by_kind = {pb.detector: pb for pb in sorted(playbooks.values(), key=lambda p: p.name, reverse=True)}
+    groups: dict[tuple[str, str], list[tuple[Finding, list[PlannedEdit]]]] = defaultdict(list)
+    for finding in sorted(findings, key=lambda f: (f.kind.value, finding_key(f), f.id)):
+        pb = by_kind.get(finding.kind)
+        if pb is None:
+            result.skipped.append((finding.id, f"no playbook consumes {finding.kind.value} findings"))
+            continue
+        action = ACTIONS[pb.action]
+        try:
+            edits = action.plan(finding, index, pb, action.options.model_validate(pb.options))
+        except PlanSkip as exc:
+            result.skipped.append((finding.id, str(exc)))
+            continue
+        groups[(pb.name, _group_key(pb, finding))].append((finding, edits))
+    base_sha = _head(repo)
+    for (name, key), members in sorted(groups.items()):
+        for n, chunk in enumerate(_chunks(members, policy), start=1):
+            slug = _slug(key) + (f"-{n}" if n > 1 else "")
+            change = _build(repo, index, playbooks[name], slug, chunk, base_sha, result)
+            if change is not None:
+                result.changes.append(change)
+    return result
+
+
+def _group_key(pb: Playbook, finding: Finding) -> str:
+    t = finding.target
+    if pb.grouping == "feature" or "feature" in t and "workload" not in t:
+        return f"feature-{t.get('feature', '?')}"
+    if pb.grouping == "namespace":
+        return f"{t.get('cluster', '')}-{t.get('namespace', '?')}"
+    return f"{t.get('namespace', '?')}-{t.get('kind', 'deployment')}-{t.get('workload', '?')}"
+
+
+def _chunks(
+    members: list[tuple[Finding, list[PlannedEdit]]], policy: Policy
+) -> list[list[tuple[Finding, list[PlannedEdit]]]]:
+    """Split a group so no PR exceeds the blast radius (workloads and files)."""
+    limit = policy.blast_radius
+    out: list[list[tuple[Finding, list[PlannedEdit]]]] = []
+    current: list[tuple[Finding, list[PlannedEdit]]] = []
+    for member in members:
+        trial = [*current, member]
+        workloads = {finding_key(f) for f, _ in trial}
+        files = {e.location.path for _, edits in trial for e in edits}
+        if current and (len(workloads) > limit.max_workloads_per_pr or len(files) > limit.max_files_per_pr):
+            out.append(current)
+            trial = [member]
+        current = trial
+    if current:
+        out.append(current)
+    return out
+
+
+def _build(
+    repo: Path,
+    index: RepoIndex,
+    pb: Playbook,
+    slug: str,
+    members: list[tuple[Finding, list[PlannedEdit]]],
+    base_sha: str | None,
+    result: PlanResult,
+) -> PlannedChange | None:
+    per_file: dict[str, list[PlannedEdit]] = defaultdict(list)
+    for _, edits in members:
+        for edit in edits:
+            per_file[edit.location.path].append(edit)
+    files: list[FileChange] = []
+    for path, edits in sorted(per_file.items()):
+        try:
+            before = resolve_in_repo(repo, path).read_text()
+            known = index.parsed(path, before)  # parsed and safety-checked when indexed
+            docs = known if known is not None else load_documents(before, path)
+            field_edits = [_field_edit(e, docs) for e in edits]
+            field_edits = [fe for fe in field_edits if fe is not None]
+            if not field_edits:
+                continue
+            after = set_fields(before, field_edits, path, checked=True)
+        except (InputError, OSError, UnicodeDecodeError) as exc:
+            for finding, _ in members:
+                result.skipped.append((finding.id, str(exc)))
+            return None
+        changed = [_changed_name(docs, fe) for fe in field_edits]
+        files.append(FileChange(path=path, before=before, after=after, changed_fields=changed))
+    findings = [f for f, _ in members]
+    if not files:
+        result.skipped.extend((f.id, "already at the proposed values") for f in findings)
+        return None
+    now = sum((f.monthly_cost_now for f in findings), Decimal(0))
+    after_cost = sum((f.monthly_cost_after for f in findings), Decimal(0))
+    return PlannedChange(
+        playbook=pb.name,
+        target_slug=slug,
+        title=_title(pb, findings),
+        findings=findings,
+        files=files,
+        diff=unified_diff(files),
+        allowed_fields=list(pb.fields),
+        monthly_cost_now=now,
+        monthly_cost_after=after_cost,
+        base_sha=base_sha,
+    )
+
+
+def _field_edit(edit: PlannedEdit, docs: list[Any]) -> FieldEdit | None:
+    """The text value for an edit, formatted like the value it replaces; None when unchanged."""
+    loc = edit.location
+    current = get_value(docs[loc.doc], parse_path(loc.field)) if loc.doc < len(docs) else MISSING
+    like = None if current is MISSING else current
+    value: Any
+    if edit.unit == "cpu":
+        value = format_cpu(Decimal(str(edit.value)), like)
+        same = like is not None and _quantity_equal(like, value)
+    elif edit.unit == "memory":
+        value = format_memory(int(edit.value), like)
+        same = like is not None and _quantity_equal(like, value)
+    else:
+        value = edit.value
+        same = like == value
+    return None if same else FieldEdit(loc.doc, loc.field, value)
+
+
+def _quantity_equal(a: Any, b: Any) -> bool:
+    try:
+        return parse_quantity(a) == parse_quantity(b)
+    except InputError:
+        return False
+
+
+def _changed_name(docs: list[Any], fe: FieldEdit) -> str:
+    selector = doc_selector(docs[fe.doc]) if fe.doc < len(docs) else None
+    return f"{selector}:{fe.path}" if selector else fe.path
+
+
+def _title(pb: Playbook, findings: list[Finding]) -> str:
+    first = findings[0].target
+    values = {
+        k: first.get(k, "") for k in ("namespace", "kind", "workload", "container", "feature", "cluster")
+    }
+    values |= {
+        "playbook": pb.name,
+        "count": str(len(findings)),
+        "model": str(findings[0].proposed.get("model", "")),
+    }
+    return pb.pr.title.format(**values)
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60] or "target"
+
+
+def _head(repo: Path) -> str | None:
+    """The commit the patch is made on, when the repo is a git checkout."""
+    if not (repo / ".git").exists():
+        return None
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(repo), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    sha = out.stdout.strip()
+    return sha if out.returncode == 0 and re.fullmatch(r"[0-9a-f]{40}", sha) else None

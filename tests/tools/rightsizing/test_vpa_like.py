@@ -1,0 +1,109 @@
+"""vpa-like: the VPA recommender's histogram, decay, confidence, OOM and floor rules by hand."""
+
+from __future__ import annotations
+
+import math
+from decimal import Decimal
+
+import numpy as np
+from conftest import run_preset
+from utilization_factory import MI, frame, series
+
+from tools.rightsizing.vpa_like import ExpBuckets
+
+DAY = 288  # 5-minute samples per day
+
+
+def bucket_end(value: float, first: float) -> float:
+    """End of the 5%-growth bucket holding ``value`` (VPA's percentile answer)."""
+    b = 0 if value < first else int(math.log(value * 0.05 / first + 1) / math.log(1.05))
+    return first * (1.05 ** (b + 1) - 1) / 0.05
+
+
+def with_margin(amount: int) -> int:
+    return amount + int(amount * 0.15)
+
+
+def only(result, container="app"):  # type: ignore[no-untyped-def]
+    return next(r for r in result.recommendations if r.container == container)
+
+
+def test_bucket_scheme_matches_vpa() -> None:
+    cpu = ExpBuckets(1000.0, 0.01, 1.05)
+    mem = ExpBuckets(1e12, 1e7, 1.05)
+    assert cpu.n == 176 and mem.n == 176
+    assert cpu.start(1) == 0.01 and math.isclose(cpu.start(2), 0.0205)
+    # 0.0205 is the start of bucket 2, but log(1.1025) / log(1.05) = 1.999… in float, as in Go
+    assert list(cpu.find(np.array([0.0, 0.0099, 0.01, 0.0205, 0.021, 5000.0]))) == [0, 0, 1, 1, 2, 175]
+
+
+def test_constant_usage_target_bounds_and_confidence() -> None:
+    # One pod, 2 days of 0.5 cores / 300Mi. Target = end of 0.5's bucket → whole millicores + 15%.
+    n = 2 * DAY
+    rec = only(run_preset(frame(series("api-a", np.full(n, 0.5), 300 * MI)), "vpa-like"))
+    target_m = with_margin(int(bucket_end(0.5, 0.01) * 1000))
+    assert rec.recommended.cpu_request == Decimal(target_m) / 1000
+    # confidence = min(days between first and last sample, samples / 1440)
+    confidence = min((n - 1) * 300 / 86400, n / 1440)
+    assert rec.evidence["confidence"] == round(confidence, 4)
+    upper_m = int(target_m * (1 + 1 / confidence))  # P95 lands in the same bucket as P90
+    assert rec.evidence["cpu_upper_bound"] == str(Decimal(upper_m) / 1000)
+    mem_target = with_margin(int(bucket_end(300 * MI, 1e7)))
+    assert rec.recommended.memory_request == mem_target
+    assert rec.evidence["memory_intervals"] == 2
+
+
+def test_cpu_samples_are_weighted_by_request_and_decayed() -> None:
+    # Day 1 at 1.0 core, then 7 days at 0.1 core. Unweighted, 1/8 of the samples sit at 1.0 and
+    # P90 would land there; with a 24h half-life the old day weighs 2^-7 and P90 stays at 0.1.
+    cpu = np.concatenate([np.full(DAY, 1.0), np.full(7 * DAY, 0.1)])
+    rec = only(run_preset(frame(series("api-a", cpu, 300 * MI)), "vpa-like"))
+    assert rec.recommended.cpu_request == Decimal(with_margin(int(bucket_end(0.1, 0.01) * 1000))) / 1000
+    slow = only(run_preset(frame(series("api-a", cpu, 300 * MI)), "vpa-like",
+                           overrides={"half_life_hours": 24 * 30}))
+    assert slow.recommended.cpu_request == Decimal(with_margin(int(bucket_end(1.0, 0.01) * 1000))) / 1000
+
+
+def test_memory_uses_daily_peaks_and_oom_bump() -> None:
+    # 3 days at 200Mi with a 220Mi spike each day; an OOM kill on day 3 with request 256Mi:
+    # used = max(256Mi, peak so far) → needed = max(used + 100Mi, used × 1.2) = 356Mi.
+    mem = np.full(3 * DAY, 200.0 * MI)
+    mem[[10, DAY + 10, 2 * DAY + 10]] = 220 * MI
+    oom = np.zeros(3 * DAY, dtype=bool)
+    oom[2 * DAY + 50] = True
+    df = frame(series("api-a", np.full(3 * DAY, 0.2), mem, memory_request=256.0 * MI, oom_killed=oom))
+    rec = only(run_preset(df, "vpa-like"))
+    # Peaks: 220Mi (day 1, weight 2^1), 220Mi (day 2, 2^2), 356Mi (day 3, 2^3): P90 → the 356Mi bucket.
+    assert rec.recommended.memory_request == with_margin(int(bucket_end(356 * MI, 1e7)))
+    assert rec.evidence["oom_kills"] == 1
+
+
+def test_per_pod_floor_is_shared_by_containers() -> None:
+    df = frame(
+        series("api-a", np.full(DAY, 0.001), 1 * MI, container="app"),
+        series("api-a", np.full(DAY, 0.001), 1 * MI, container="proxy", container_type="sidecar"),
+        series("api-a", np.full(DAY, 0.001), 1 * MI, container="init", container_type="init"),
+    )
+    result = run_preset(df, "vpa-like")
+    assert [r.container for r in result.recommendations] == ["app", "proxy"]
+    for rec in result.recommendations:
+        assert rec.recommended.cpu_request == Decimal("0.012")  # 25m / 2 containers, truncated
+        assert rec.recommended.memory_request == 250 * MI // 2
+
+
+def test_limits_keep_their_ratio_and_hpa_skips_memory() -> None:
+    df = frame(series("api-a", np.full(DAY, 0.5), 300 * MI, cpu_request=1.0, cpu_limit=2.0,
+                      memory_request=float(512 * MI), memory_limit=float(1024 * MI)))
+    rec = only(run_preset(df, "vpa-like", hpa={("shop", "Deployment", "api"): frozenset({"memory"})}))
+    target_m = with_margin(int(bucket_end(0.5, 0.01) * 1000))
+    assert rec.recommended.cpu_request == Decimal(target_m) / 1000
+    assert rec.recommended.cpu_limit == Decimal(2 * target_m) / 1000
+    assert rec.recommended.memory_request is None
+    assert rec.skip_reason == "memory: HPA scales on memory (allow_hpa is off)"
+    assert rec.to_finding().proposed["memory_limit"] == 1024 * MI
+
+
+def test_history_window_is_eight_days_by_default() -> None:
+    from tools.rightsizing.vpa_like import VpaLikeSettings
+
+    assert VpaLikeSettings().history_days == 8
