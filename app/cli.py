@@ -11,6 +11,7 @@ from types import ModuleType
 import typer
 
 from app.context import AppContext
+from app.logs import configure_logging, get_logger
 from app.settings import load_settings
 from app.workspace import Workspace
 from domain.errors import CostpilotError
@@ -34,6 +35,7 @@ def root(
             raise CostpilotError(f"--as-of {as_of!r}: not a date (YYYY-MM-DD)") from None
     settings = load_settings(workspace, as_of=as_of_day)
     ctx.obj = AppContext(settings=settings, workspace=Workspace(settings.home))
+    configure_logging(ctx.obj.workspace).info("command: %s", ctx.invoked_subcommand)
 
 
 # Every command group, registered explicitly by name; each module exposes ``register(app)``.
@@ -73,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         # Standalone mode: Typer itself turns usage errors into exit 2 and --help into exit 0.
         cli(args=argv, prog_name="costpilot")
     except CostpilotError as exc:
+        get_logger("cli").warning("refused: %s", exc)
         sys.stderr.write(f"costpilot: error: {exc}\n")
         return exc.exit_code
     except SystemExit as exc:

@@ -97,14 +97,22 @@ def load_remediation_config(home: Path) -> RemediationConfig:
         raise ConfigError(f"{path}: key {key!r}: {first['msg']}") from None
 
 
-def environment_of(change: PlannedChange) -> str:
-    """The environment a change deploys to: an explicit ``env`` on the findings' targets, else
-    ``production`` when a namespace or cluster is named like production, else ``unknown``
-    (which the four-eyes rule treats like production: the safe side)."""
+def explicit_environment(change: PlannedChange) -> str | None:
+    """An ``env`` / ``environment`` the findings' targets name, if any."""
     for finding in change.findings:
         for key in ("env", "environment"):
             if finding.target.get(key):
                 return finding.target[key]
+    return None
+
+
+def environment_of(change: PlannedChange) -> str:
+    """The environment a change deploys to without a policy at hand: an explicit one, else
+    ``production`` when a namespace or cluster is named like production, else ``unknown``
+    (which the four-eyes rule treats like production: the safe side)."""
+    explicit = explicit_environment(change)
+    if explicit:
+        return explicit
     names = [finding.target.get(k, "") for finding in change.findings for k in ("namespace", "cluster")]
     if any("prod" in n.lower() for n in names):
         return "production"
@@ -628,9 +636,9 @@ def build_pipeline(ctx: AppContext, service: RemediationService) -> Pipeline:
         return validate(change, vctx.model_copy(update={"rules": list(books[change.playbook].guardrails)}))
 
     def env_of(change: PlannedChange) -> str:
-        named = environment_of(change)
-        if named != "unknown":
-            return named
+        explicit = explicit_environment(change)
+        if explicit:
+            return explicit
         namespaces = [f.target["namespace"] for f in change.findings if f.target.get("namespace")]
         if not namespaces:
             return "unknown"

@@ -12,7 +12,13 @@ from app.context import get_context
 from app.render import console, emit_json, money
 from domain.errors import InputError
 from domain.period import PERIOD_HELP
-from tools.anomalies import AnomalyReport, DetectorSettings, ThresholdRule, find_anomalies, find_series_anomalies
+from tools.anomalies import (
+    AnomalyReport,
+    DetectorSettings,
+    ThresholdRule,
+    find_anomalies,
+    find_series_anomalies,
+)
 from tools.movers import MoversResult, movers
 from tools.unit_costs import UnitCostsResult, unit_costs
 from warehouse.dimensions import parse_dimensions, parse_filters
@@ -58,8 +64,12 @@ def anomalies_command(
     series: Path | None = typer.Option(None, "--series", help="check a timestamp,value CSV instead"),
     z: float = typer.Option(3.5, "--z", help="robust score (σ units) that flags a point"),
     min_impact: str = typer.Option("10", "--min-impact", help="impact floor (currency), always applied"),
-    threshold_abs: str | None = typer.Option("50", "--threshold-abs", help="impact ≥ this amount ('off' to drop)"),
-    threshold_pct: str | None = typer.Option("15", "--threshold-pct", help="impact ≥ this % of expected ('off')"),
+    threshold_abs: str | None = typer.Option(
+        "50", "--threshold-abs", help="impact ≥ this amount ('off' to drop)"
+    ),
+    threshold_pct: str | None = typer.Option(
+        "15", "--threshold-pct", help="impact ≥ this % of expected ('off')"
+    ),
     combine: str = typer.Option("and", "--combine", help="and | or: how the two thresholds combine"),
     direction: str = typer.Option("up", "--direction", help="up (increases) | both"),
     json_output: bool = typer.Option(False, "--json", help="print one JSON document"),
@@ -119,7 +129,9 @@ def render_movers(result: MoversResult) -> None:
 def movers_command(
     ctx: typer.Context,
     period: str = typer.Option("last-7d", "--period", "-p", help=PERIOD_HELP),
-    compare: str | None = typer.Option(None, "--compare", help="period to compare with (default: the one before)"),
+    compare: str | None = typer.Option(
+        None, "--compare", help="period to compare with (default: the one before)"
+    ),
     by: str = typer.Option("team", "--by", help="comma-separated dimensions, e.g. team,service"),
     filters: list[str] = typer.Option([], "--filter", "-f", help="KEY=VALUE (repeatable; VALUE may be a,b)"),
     top: int = typer.Option(10, "--top", min=1, max=1000, help="movers to show"),
@@ -146,7 +158,9 @@ def movers_command(
 
 def render_unit_costs(result: UnitCostsResult) -> None:
     currency = result.currency or ""
-    table = Table(title=f"AI unit costs {result.period.label()}: {money(result.total, currency)}", title_justify="left")
+    table = Table(
+        title=f"AI unit costs {result.period.label()}: {money(result.total, currency)}", title_justify="left"
+    )
     for column in ("feature", "model", "cost", "tokens", "requests", "per 1k tokens", "per request"):
         table.add_column(column)
     for r in result.rows:

@@ -15,7 +15,9 @@ from store.db import create_engine_for, init_db
 from tools.budgets import PERIOD_KINDS, BudgetReport, budget_status, check_budget, parse_scope
 from warehouse.query import open_backend
 
-budget_app = typer.Typer(help="Budgets per scope (total, team, env, feature, model) and period.", no_args_is_help=True)
+budget_app = typer.Typer(
+    help="Budgets per scope (total, team, env, feature, model) and period.", no_args_is_help=True
+)
 
 
 def _engine(app_ctx: AppContext):  # type: ignore[no-untyped-def]
@@ -75,7 +77,9 @@ def list_command(
     for column in ("scope", "period", "amount", "soft"):
         table.add_column(column)
     for r in records:
-        table.add_row(r.scope, r.period, money(r.amount), money(r.soft_amount) if r.soft_amount is not None else "–")
+        table.add_row(
+            r.scope, r.period, money(r.amount), money(r.soft_amount) if r.soft_amount is not None else "–"
+        )
     console.print(table)
 
 

@@ -39,7 +39,14 @@ def _spend_summary(run: DemoRun) -> None:
     backend = open_backend(run.ctx.workspace.warehouse_path)
     last_week = run.ctx.period("last-week")
     render_spend(spend(backend, last_week, by=["team"]))
-    render_spend(spend(backend, run.ctx.period("last-30d"), by=["model"], filters={"service_category": ["AI and Machine Learning"]}))
+    render_spend(
+        spend(
+            backend,
+            run.ctx.period("last-30d"),
+            by=["model"],
+            filters={"service_category": ["AI and Machine Learning"]},
+        )
+    )
 
 
 # The demo's steps in order; later features add theirs here.

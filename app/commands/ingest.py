@@ -8,20 +8,23 @@ from pathlib import Path
 import typer
 
 from app.context import get_context
+from app.logs import get_logger
 from app.render import emit_json, err_console
 from warehouse.ingest_focus import ingest_focus_files
 from warehouse.ingest_llm import ingest_llm_files
 from warehouse.ingest_models import IngestReport, IngestResult
 
+log = get_logger("ingest")
 ingest_app = typer.Typer(help="Load cost and usage data into the workspace.", no_args_is_help=True)
 
 
 def _progress(json_output: bool) -> Callable[[IngestResult], None]:
     def show(result: IngestResult) -> None:
-        # Per-file progress goes to stderr, so --json keeps stdout to one document.
-        err_console.print(result.summary_line())
+        log.info("ingest %s %s sha256=%s", result.kind, result.summary_line(), result.sha256)
+        if not json_output:  # per-file progress on stderr; --json keeps stdout one document
+            err_console.print(result.summary_line())
 
-    return show if not json_output else (lambda _r: None)
+    return show
 
 
 def _finish(report: IngestReport, json_output: bool) -> None:

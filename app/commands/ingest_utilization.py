@@ -20,7 +20,9 @@ def add_commands(ingest_app: typer.Typer) -> None:
 
 def utilization(
     ctx: typer.Context,
-    paths: list[Path] = typer.Argument(..., help="utilization samples: Parquet or CSV (columns in DESIGN.md)"),
+    paths: list[Path] = typer.Argument(
+        ..., help="utilization samples: Parquet or CSV (columns in DESIGN.md)"
+    ),
     json_output: bool = typer.Option(False, "--json", help="print one JSON document"),
 ) -> None:
     """Ingest container CPU / memory samples (each file all-or-nothing; re-ingest is a no-op)."""
@@ -35,12 +37,14 @@ def utilization(
 
     report = ingest_utilization_files(ws.warehouse_path, paths, ws.rejected_dir, on_file=show)
     if json_output:
-        emit_json({
-            "files": [f.model_dump(mode="json") for f in report.files],
-            "rows_read": report.rows_read,
-            "rows_loaded": report.rows_loaded,
-            "rows_rejected": report.rows_rejected,
-        })
+        emit_json(
+            {
+                "files": [f.model_dump(mode="json") for f in report.files],
+                "rows_read": report.rows_read,
+                "rows_loaded": report.rows_loaded,
+                "rows_rejected": report.rows_rejected,
+            }
+        )
     else:
         typer.echo(f"read {report.rows_read}, loaded {report.rows_loaded}, rejected {report.rows_rejected}")
 

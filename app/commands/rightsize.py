@@ -85,23 +85,34 @@ def rightsize_command(
 
     app_ctx = get_context(ctx)
     result = rightsize_workspace(
-        app_ctx.workspace.warehouse_path, _gitops_root(app_ctx), preset, namespace=namespace,
-        overrides=_overrides(settings), configured=_configured_prices(), until=_until(app_ctx),
+        app_ctx.workspace.warehouse_path,
+        _gitops_root(app_ctx),
+        preset,
+        namespace=namespace,
+        overrides=_overrides(settings),
+        configured=_configured_prices(),
+        until=_until(app_ctx),
     )
     if json_output:
         emit_json(result.to_json_dict())
         return
-    table = Table(title=f"{result.preset}: {len(result.recommendations)} containers, "
-                  f"savings {money(result.total_monthly_savings)}/month (prices: {result.prices.source.value})",
-                  title_justify="left")
+    table = Table(
+        title=f"{result.preset}: {len(result.recommendations)} containers, "
+        f"savings {money(result.total_monthly_savings)}/month (prices: {result.prices.source.value})",
+        title_justify="left",
+    )
     for col in ("namespace", "workload", "container", "cpu", "memory", "$/month", "severity", "note"):
         table.add_column(col)
     for r in result.recommendations:
         table.add_row(
-            r.namespace, f"{r.kind}/{r.workload}", r.container,
+            r.namespace,
+            f"{r.kind}/{r.workload}",
+            r.container,
             f"{_cpu(r.current.cpu_request)} → {_cpu(r.recommended.cpu_request)}",
             f"{_mem(r.current.memory_request)} → {_mem(r.recommended.memory_request)}",
-            money(r.monthly_savings), r.severity.value, r.skip_reason or "",
+            money(r.monthly_savings),
+            r.severity.value,
+            r.skip_reason or "",
         )
     console.print(table)
 
@@ -130,27 +141,42 @@ def idle_command(
     found = find_idle(container_usage(path, end - timedelta(days=days), end), settings, prices)
     total = sum((w.monthly_savings for w in found), Decimal(0))
     if json_output:
-        emit_json({
-            "days": days, "window_end": end.isoformat(), "schedule": settings.schedule(),
-            "off_hours_share": decimal_str(settings.off_hours_share), "prices": prices.model_dump(mode="json"),
-            "total_monthly_savings": decimal_str(total),
-            "workloads": [w.model_dump(mode="json") for w in found],
-        })
+        emit_json(
+            {
+                "days": days,
+                "window_end": end.isoformat(),
+                "schedule": settings.schedule(),
+                "off_hours_share": decimal_str(settings.off_hours_share),
+                "prices": prices.model_dump(mode="json"),
+                "total_monthly_savings": decimal_str(total),
+                "workloads": [w.model_dump(mode="json") for w in found],
+            }
+        )
         return
-    table = Table(title=f"{len(found)} idle non-production workloads, savings {money(total)}/month",
-                  title_justify="left")
+    table = Table(
+        title=f"{len(found)} idle non-production workloads, savings {money(total)}/month",
+        title_justify="left",
+    )
     for col in ("namespace", "workload", "replicas", "cpu p95", "$/month now", "savings"):
         table.add_column(col)
     for w in found:
-        table.add_row(w.namespace, f"{w.kind}/{w.workload}", f"{w.replicas:g}", f"{w.cpu_p95 * 1000:.1f}m",
-                      money(w.monthly_cost_now), money(w.monthly_savings))
+        table.add_row(
+            w.namespace,
+            f"{w.kind}/{w.workload}",
+            f"{w.replicas:g}",
+            f"{w.cpu_p95 * 1000:.1f}m",
+            money(w.monthly_cost_now),
+            money(w.monthly_savings),
+        )
     console.print(table)
 
 
 def models_command(
     ctx: typer.Context,
     days: int = typer.Option(30, "--days", min=1, max=365, help="days of token volumes to price"),
-    routing: Path | None = typer.Option(None, "--routing", help="routing config (default: GitOps ai/routing.yaml)"),
+    routing: Path | None = typer.Option(
+        None, "--routing", help="routing config (default: GitOps ai/routing.yaml)"
+    ),
     json_output: bool = typer.Option(False, "--json", help="print one JSON document"),
 ) -> None:
     """Per LLM feature: the cheapest allow-listed model that meets its tier and context needs."""
@@ -163,7 +189,9 @@ def models_command(
     if routing is None:
         root = _gitops_root(app_ctx)
         if root is None:
-            raise ConfigError("no routing config: set COSTPILOT_GITOPS_REPO to a local checkout or pass --routing")
+            raise ConfigError(
+                "no routing config: set COSTPILOT_GITOPS_REPO to a local checkout or pass --routing"
+            )
         routing = root / "ai" / "routing.yaml"
     config = parse_routing(read_routing(routing), str(routing))
     path = app_ctx.workspace.warehouse_path
@@ -177,16 +205,29 @@ def models_command(
     choices = choose_models(config, token_volumes(path, start, end), lambda m: find_price(m, overrides), days)
     total = sum((c.monthly_savings for c in choices), Decimal(0))
     if json_output:
-        emit_json({"window": {"start": start.isoformat(), "end": end.isoformat()}, "routing": str(routing),
-                   "total_monthly_savings": decimal_str(total),
-                   "features": [c.to_json_dict() for c in choices]})
+        emit_json(
+            {
+                "window": {"start": start.isoformat(), "end": end.isoformat()},
+                "routing": str(routing),
+                "total_monthly_savings": decimal_str(total),
+                "features": [c.to_json_dict() for c in choices],
+            }
+        )
         return
-    table = Table(title=f"cheaper models: savings {money(total)}/month ({start}..{end})", title_justify="left")
+    table = Table(
+        title=f"cheaper models: savings {money(total)}/month ({start}..{end})", title_justify="left"
+    )
     for col in ("feature", "model", "proposed", "$/month now", "savings", "status"):
         table.add_column(col)
     for c in choices:
-        table.add_row(c.feature, c.model, c.proposed_model or "–", money(c.monthly_cost_now),
-                      money(c.monthly_savings), c.status)
+        table.add_row(
+            c.feature,
+            c.model,
+            c.proposed_model or "–",
+            money(c.monthly_cost_now),
+            money(c.monthly_savings),
+            c.status,
+        )
     console.print(table)
 
 

@@ -580,3 +580,33 @@ def test_real_detectors_without_data_are_skipped_with_reasons(
     assert (data["findings"], data["proposals"]) == (0, [])
     assert [n.split(":")[0] for n in data["notes"]] == ["rightsize", "idle", "cheaper-model"]
     assert data["notes"][-1] == "cheaper-model: skipped: no ai/routing.yaml in the GitOps checkout"
+
+
+@pytest.mark.postgres
+def test_scan_approve_and_verify_on_postgresql(  # type: ignore[no-untyped-def]
+    env: Path, gitops: Path, run_cli, monkeypatch: pytest.MonkeyPatch, pg_url: str
+) -> None:
+    import uuid
+
+    import psycopg2
+
+    schema = f"cp_cli_{uuid.uuid4().hex[:10]}"
+    with psycopg2.connect(pg_url) as conn, conn.cursor() as cur:
+        cur.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        monkeypatch.setenv("COSTPILOT_DATABASE_URL", f"{pg_url}?options=-csearch_path%3D{schema}")
+        pid = awaiting_id(scan_json(run_cli), "api")
+        assert run_cli("approve", pid, "--as", "U_ALICE").code == 0
+        assert not (env / "state.sqlite").exists()
+        shown = run_cli("proposals", "show", pid, "--json").json()
+        assert [e["action"] for e in shown["audit"]] == [
+            "drafted",
+            "awaiting_approval",
+            "approved",
+            "pr_opened",
+        ]
+        verify = run_cli("audit", "verify")
+        assert verify.code == 0 and verify.out == "audit log intact: 6 events\n"
+    finally:
+        with psycopg2.connect(pg_url) as conn, conn.cursor() as cur:
+            cur.execute(f'DROP SCHEMA "{schema}" CASCADE')

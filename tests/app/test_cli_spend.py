@@ -75,3 +75,13 @@ def test_bad_input_is_one_line_and_exit_2(
         assert message in result.err, (args, result.err)
         assert result.err.count("\n") == 1 and "Traceback" not in result.err
         assert result.out == ""
+
+
+def test_the_workspace_keeps_a_log_of_ingests_and_refusals(
+    run_cli, workspace: Path, focus_sample: Path
+) -> None:  # type: ignore[no-untyped-def]
+    run_cli("ingest", "focus", str(focus_sample))
+    run_cli("spend", "--period", "2031-01")
+    log = (workspace / "logs" / "costpilot.log").read_text()
+    assert "read 1000, loaded 1000, rejected 0" in log
+    assert "refused: no cost rows in 2031-01-01..2031-01-31" in log

@@ -27,7 +27,17 @@ def test_anomalies_json(run_cli, home: Path) -> None:  # type: ignore[no-untyped
     doc = res.json()
     assert set(doc) >= {"anomalies", "provenance", "status"}
     first = doc["anomalies"][0]
-    assert set(first) >= {"series", "start", "end", "expected", "actual", "impact", "impact_pct", "score", "root_causes"}
+    assert set(first) >= {
+        "series",
+        "start",
+        "end",
+        "expected",
+        "actual",
+        "impact",
+        "impact_pct",
+        "score",
+        "root_causes",
+    }
     assert first["series"] == {"team": SPIKE[0], "service": SPIKE[1]}
     assert (first["start"], first["end"]) == (SPIKE[2].isoformat(), SPIKE[3].isoformat())
     assert Decimal(first["impact"]) == Decimal(first["actual"]) - Decimal(first["expected"])
@@ -37,14 +47,18 @@ def test_anomalies_json(run_cli, home: Path) -> None:  # type: ignore[no-untyped
     assert isinstance(first["root_causes"][0]["contribution"], str)
     assert [a["series"] for a in doc["anomalies"]][1] == {"team": SHIFT[0], "service": SHIFT[1]}
     # Thresholds from the command line: a $100k floor leaves nothing.
-    quiet = run_cli("--as-of", AS_OF, "anomalies", "--period", "2026-04", "--min-impact", "100000", "--json").json()
+    quiet = run_cli(
+        "--as-of", AS_OF, "anomalies", "--period", "2026-04", "--min-impact", "100000", "--json"
+    ).json()
     assert quiet["anomalies"] == [] and quiet["settings"]["rule"]["min_impact"] == "100000"
     text = run_cli("--as-of", AS_OF, "anomalies", "--period", "2026-04")
     assert text.code == 0 and "2 anomalies" in text.out and "us-east-1" in text.out
 
 
 def test_anomalies_on_a_series_file(run_cli, workspace: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    lines = ["timestamp,value"] + [f"2026-03-{1 + i // 24:02d}T{i % 24:02d}:00:00Z,{100 + (i % 24)}" for i in range(24 * 10)]
+    lines = ["timestamp,value"] + [
+        f"2026-03-{1 + i // 24:02d}T{i % 24:02d}:00:00Z,{100 + (i % 24)}" for i in range(24 * 10)
+    ]
     lines[24 * 9 + 5] = "2026-03-10T04:00:00Z,900"
     path = tmp_path / "requests.csv"
     path.write_text("\n".join(lines) + "\n")
@@ -72,7 +86,13 @@ def test_forecast_json(run_cli, home: Path) -> None:  # type: ignore[no-untyped-
     assert f["model"] == "ets(A,Ad,A)" and len(f["points"]) == 7
     assert f["points"][0]["date"] == "2026-04-21" and doc["left_out"] == ["2026-04-21"]
     p = f["points"][0]
-    assert Decimal(p["lo95"]) <= Decimal(p["lo80"]) <= Decimal(p["mean"]) <= Decimal(p["hi80"]) <= Decimal(p["hi95"])
+    assert (
+        Decimal(p["lo95"])
+        <= Decimal(p["lo80"])
+        <= Decimal(p["mean"])
+        <= Decimal(p["hi80"])
+        <= Decimal(p["hi95"])
+    )
     m = f["month_end"]
     assert Decimal(m["lo80"]) <= Decimal(m["projected"]) <= Decimal(m["hi80"])
     assert Decimal(m["actual_to_date"]) < Decimal(m["projected"])
@@ -81,14 +101,20 @@ def test_forecast_json(run_cli, home: Path) -> None:  # type: ignore[no-untyped-
 
 
 def test_movers_and_unit_costs(run_cli, home: Path) -> None:  # type: ignore[no-untyped-def]
-    res = run_cli("--as-of", AS_OF, "movers", "--period", "2026-04-20..2026-04-26", "--by", "team,service", "--json")
+    res = run_cli(
+        "--as-of", AS_OF, "movers", "--period", "2026-04-20..2026-04-26", "--by", "team,service", "--json"
+    )
     assert res.code == 0, res.err
     doc = res.json()
     assert doc["compare"] == {"start": "2026-04-13", "end": "2026-04-19"}
     top = doc["movers"][0]
-    assert (top["team"], top["service"]) == (SHIFT[0], SHIFT[1]) and Decimal(top["share_of_delta"]) > Decimal("0.8")
+    assert (top["team"], top["service"]) == (SHIFT[0], SHIFT[1]) and Decimal(top["share_of_delta"]) > Decimal(
+        "0.8"
+    )
     assert Decimal(doc["delta"]) == Decimal(doc["current_total"]) - Decimal(doc["previous_total"])
-    res = run_cli("movers", "--period", "2026-04-20..2026-04-26", "--compare", "2026-03-20..2026-03-26", "--json")
+    res = run_cli(
+        "movers", "--period", "2026-04-20..2026-04-26", "--compare", "2026-03-20..2026-03-26", "--json"
+    )
     assert res.json()["compare"]["start"] == "2026-03-20"
     units = run_cli("unit-costs", "--period", "2026-04-14..2026-04-16", "--json")
     assert units.code == 0, units.err
