@@ -13,6 +13,7 @@ from app.render import emit_json, err_console
 from warehouse.ingest_focus import ingest_focus_files
 from warehouse.ingest_llm import ingest_llm_files
 from warehouse.ingest_models import IngestReport, IngestResult
+from warehouse.paths import expand_inputs
 
 log = get_logger("ingest")
 ingest_app = typer.Typer(help="Load cost and usage data into the workspace.", no_args_is_help=True)
@@ -44,7 +45,9 @@ def _finish(report: IngestReport, json_output: bool) -> None:
 @ingest_app.command("focus")
 def focus(
     ctx: typer.Context,
-    paths: list[Path] = typer.Argument(..., help="FOCUS 1.0–1.2 exports: CSV, CSV.gz or Parquet"),
+    paths: list[Path] = typer.Argument(
+        ..., help="FOCUS 1.0–1.2 exports (CSV, CSV.gz, Parquet) or folders of them"
+    ),
     json_output: bool = typer.Option(False, "--json", help="print one JSON document"),
 ) -> None:
     """Ingest FOCUS cost exports (a newer export of the same account and month replaces the older)."""
@@ -53,7 +56,7 @@ def focus(
     with err_console.status("ingesting FOCUS files…"):
         report = ingest_focus_files(
             ws.warehouse_path,
-            paths,
+            expand_inputs(paths, (".csv", ".csv.gz", ".parquet")),
             app_ctx.settings.warehouse_config(),
             ws.rejected_dir,
             on_file=_progress(json_output),
@@ -64,7 +67,7 @@ def focus(
 @ingest_app.command("llm-usage")
 def llm_usage(
     ctx: typer.Context,
-    paths: list[Path] = typer.Argument(..., help="LiteLLM-style spend logs: JSONL or CSV"),
+    paths: list[Path] = typer.Argument(..., help="LiteLLM-style spend logs (JSONL, CSV) or folders of them"),
     json_output: bool = typer.Option(False, "--json", help="print one JSON document"),
 ) -> None:
     """Ingest LLM gateway logs as FOCUS rows (priced from the model table when the log has no spend)."""
@@ -73,7 +76,7 @@ def llm_usage(
     with err_console.status("ingesting LLM usage logs…"):
         report = ingest_llm_files(
             ws.warehouse_path,
-            paths,
+            expand_inputs(paths, (".jsonl", ".jsonl.gz", ".json", ".csv", ".csv.gz")),
             app_ctx.settings.warehouse_config(),
             ws.rejected_dir,
             on_file=_progress(json_output),

@@ -85,3 +85,17 @@ def test_the_workspace_keeps_a_log_of_ingests_and_refusals(
     log = (workspace / "logs" / "costpilot.log").read_text()
     assert "read 1000, loaded 1000, rejected 0" in log
     assert "refused: no cost rows in 2031-01-01..2031-01-31" in log
+
+
+def test_ingest_a_folder_of_exports(run_cli, workspace: Path, focus_sample: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    folder = tmp_path / "exports" / "2024-09"
+    folder.mkdir(parents=True)
+    (folder / "part-1.csv").write_bytes(focus_sample.read_bytes())
+    (folder / "notes.txt").write_text("not an export")
+    result = run_cli("ingest", "focus", str(tmp_path / "exports"), "--json")
+    assert result.code == 0, result.err
+    assert [Path(f["path"]).name for f in result.json()["files"]] == ["part-1.csv"]
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    refused = run_cli("ingest", "focus", str(empty))
+    assert refused.code == 2 and "no .csv / .csv.gz / .parquet files in this folder" in refused.err
