@@ -17,7 +17,11 @@ class _WorkspaceLogHandler(RotatingFileHandler):
     def __init__(self, workspace: Workspace) -> None:
         self._workspace = workspace
         super().__init__(
-            workspace.logs_dir / "costpilot.log", maxBytes=5_000_000, backupCount=3, delay=True, encoding="utf-8"
+            workspace.logs_dir / "costpilot.log",
+            maxBytes=5_000_000,
+            backupCount=3,
+            delay=True,
+            encoding="utf-8",
         )
 
     def emit(self, record: logging.LogRecord) -> None:

@@ -13,6 +13,7 @@ count (a loop over series is linear; the full run would take minutes).
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import sys
 import time
@@ -43,7 +44,9 @@ def make_series(n: int, days: int, seed: int = 42) -> tuple[np.ndarray, set[tupl
     return values, truth
 
 
-def pandas_loop(values: np.ndarray, settings: DetectorSettings, evaluate_from: int) -> list[tuple[int, int, int]]:
+def pandas_loop(
+    values: np.ndarray, settings: DetectorSettings, evaluate_from: int
+) -> list[tuple[int, int, int]]:
     """The obvious implementation: one pandas Series at a time."""
     found = []
     rule = settings.rule
@@ -100,11 +103,14 @@ def main() -> None:
     baseline = pandas_loop(subset, settings, evaluate_from)
     base_time = time.perf_counter() - start
     ours_subset = {
-        (a.series_index, a.start_index, a.end_index) for a in result.anomalies if a.series_index < args.baseline_series
+        (a.series_index, a.start_index, a.end_index)
+        for a in result.anomalies
+        if a.series_index < args.baseline_series
     }
     agree = set(baseline) == ours_subset
 
-    print(f"machine: {platform.processor() or platform.machine()}, python {platform.python_version()}")
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+          f"load average {os.getloadavg()[0]:.1f}, python {platform.python_version()}")  # fmt: skip
     print(f"series × days: {args.series:,} × {args.days} ({values.size:,} points, last 30 days checked)")
     print(f"vectorised detect: best {min(timings):.2f} s, runs {', '.join(f'{t:.2f}' for t in timings)} s")
     print(f"  anomalies {len(result.anomalies):,}; injected {len(truth):,}; recall {hits / len(truth):.3f}; "

@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import sys
 import time
@@ -40,7 +41,12 @@ def make_series(n: int, days: int, seed: int = 7) -> np.ndarray:
     growth = rng.normal(0.0005, 0.001, (n, 1))
     t = np.arange(days)
     noise = rng.uniform(0.02, 0.10, (n, 1))
-    y = level * (1 + growth * t) * np.tile(WEEK, days // 7 + 1)[:days] * (1 + noise * rng.standard_normal((n, days)))
+    y = (
+        level
+        * (1 + growth * t)
+        * np.tile(WEEK, days // 7 + 1)[:days]
+        * (1 + noise * rng.standard_normal((n, days)))
+    )
     # A random walk in the level (real bills drift), and the odd spike.
     y *= np.exp(np.cumsum(rng.normal(0, 0.004, (n, days)), axis=1))
     spikes = rng.random((n, days)) < 0.004
@@ -93,7 +99,8 @@ def main() -> None:
         t0 = time.perf_counter()
         results[engine] = (backtest(subset, horizon=7, origins=4, engine=engine), time.perf_counter() - t0)
 
-    print(f"machine: {platform.processor() or platform.machine()}, python {platform.python_version()}")
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+          f"load average {os.getloadavg()[0]:.1f}, python {platform.python_version()}")  # fmt: skip
     print(f"series × days: {args.series:,} × {args.days}, horizon {args.horizon} days, 80% and 95% intervals")
     print(f"costpilot numpy ETS, one process: {ours:.2f} s ({ours / args.series * 1000:.1f} ms a series)")
     print(f"plain statsmodels ETSModel fit + get_prediction: {per_series * 1000:.0f} ms a series "

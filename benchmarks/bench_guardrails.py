@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from domain.findings import Finding, FindingKind  # noqa: E402
 from gitops.targets import index_repo  # noqa: E402
 from guardrails import ValidationContext, load_policy, validate  # noqa: E402
+from guardrails.k8s_schema import warm_up  # noqa: E402
 from playbooks import load_playbooks, plan  # noqa: E402
 
 GI, MI = 2**30, 2**20
@@ -95,11 +96,15 @@ spec:
 
 def build_repo(root: Path, n: int) -> list[str]:
     names = [f"svc{i:03d}" for i in range(n)]
-    files: dict[str, str] = {"base/kustomization.yaml": "resources:\n" + "".join(f"  - {s}.yaml\n" for s in names)}
+    files: dict[str, str] = {
+        "base/kustomization.yaml": "resources:\n" + "".join(f"  - {s}.yaml\n" for s in names)
+    }
     for s in names:
         files[f"base/{s}.yaml"] = service(s)
         files[f"overlays/prod/patches/{s}.yaml"] = prod_patch(s)
-        files[f"overlays/dev/patches/{s}.yaml"] = f"apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {s}\nspec:\n  replicas: 2\n"
+        files[f"overlays/dev/patches/{s}.yaml"] = (
+            f"apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {s}\nspec:\n  replicas: 2\n"
+        )
     for env in ("dev", "prod"):
         files[f"overlays/{env}/kustomization.yaml"] = (
             f"namespace: shop-{env}\nresources:\n  - ../../base\n"
@@ -113,8 +118,12 @@ def build_repo(root: Path, n: int) -> list[str]:
         f"  selector:\n    matchLabels:\n      app: {s}\n"
         for s in names[:50]
     )
-    models = "".join(f"  {m}: {{tier: {3 if m in ('gpt-4o', 'gpt-4.1') else 2}, context_window: 128000}}\n" for m in MODELS)
-    features = "".join(f"  feature{i:02d}: {{model: gpt-4o, min_tier: 2, min_context: 8000}}\n" for i in range(50))
+    models = "".join(
+        f"  {m}: {{tier: {3 if m in ('gpt-4o', 'gpt-4.1') else 2}, context_window: 128000}}\n" for m in MODELS
+    )
+    features = "".join(
+        f"  feature{i:02d}: {{model: gpt-4o, min_tier: 2, min_context: 8000}}\n" for i in range(50)
+    )
     files["ai/routing.yaml"] = f"models:\n{models}features:\n{features}"
     for rel, text in files.items():
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -126,7 +135,11 @@ def findings(names: list[str]) -> list[Finding]:
     ev = {"cpu_p95": "0.9", "memory_peak": 2 * GI, "days": 14, "samples": 4032, "coverage": 0.97}
     out = []
     for i, s in enumerate(names):
-        rs = {"cpu_request": f"1.{i % 9 + 1}", "memory_request": (2560 + i) * MI, "memory_limit": (2560 + i) * MI}
+        rs = {
+            "cpu_request": f"1.{i % 9 + 1}",
+            "memory_request": (2560 + i) * MI,
+            "memory_limit": (2560 + i) * MI,
+        }
         out.append(_rs("shop-prod", s, rs, ev))
         out.append(_rs("shop-staging", s, {"cpu_request": "0.4"}, {**ev, "cpu_p95": "0.3"}))
         out.append(_rs("shop-dev", s, {"cpu_request": "0.3"}, {**ev, "cpu_p95": "0.2", "days": 3 + i % 10}))
@@ -184,18 +197,24 @@ def main() -> int:
         t1 = time.perf_counter()
         result = plan(items, repo, books, policy, index=index)
         t2 = time.perf_counter()
-        ctx = ValidationContext(policy=policy, now=datetime(2026, 11, 23, 12, tzinfo=UTC), repo=repo, index=index)
-        validate(result.changes[0], ctx)  # warm the schema validator cache (one-off, ~0.1 s)
+        ctx = ValidationContext(
+            policy=policy, now=datetime(2026, 11, 23, 12, tzinfo=UTC), repo=repo, index=index
+        )
+        t_warm = time.perf_counter()
+        warm_up(policy.kubernetes_version)  # one-off per process: schema definitions (~1.4 MB JSON)
         t3 = time.perf_counter()
         reports = [validate(c, ctx) for c in result.changes]
         t4 = time.perf_counter()
-    blocked = Counter(sorted({r.rule_id for r in rep.failures})[0] if rep.failures else "passed" for rep in reports)
+    blocked = Counter(
+        sorted({r.rule_id for r in rep.failures})[0] if rep.failures else "passed" for rep in reports
+    )
     figures = {
         "findings": len(items),
         "proposals": len(result.changes),
         "skipped": len(result.skipped),
         "index_s": round(t1 - t0, 3),
         "plan_s": round(t2 - t1, 3),
+        "schema_warm_up_s": round(t3 - t_warm, 3),
         "validate_s": round(t4 - t3, 3),
         "validate_ms_per_proposal": round((t4 - t3) / max(len(reports), 1) * 1000, 2),
         "results": sum(len(r.results) for r in reports),
@@ -206,7 +225,7 @@ def main() -> int:
     else:
         for key, value in figures.items():
             print(f"{key:32} {value}")
-    return 0 if figures["validate_s"] <= 5 else 1
+    return 0 if figures["validate_s"] <= 5 else 1  # the target: 1,000 proposals in ≤ 5 s
 
 
 if __name__ == "__main__":

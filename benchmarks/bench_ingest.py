@@ -13,11 +13,11 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -82,7 +82,9 @@ print(json.dumps({"seconds": seconds, "peak_rss_mb": resource.getrusage(resource
 
 
 def child(code: str, *args: str) -> dict:
-    out = subprocess.run([sys.executable, "-c", code, *args], cwd=ROOT, check=True, capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code, *args], cwd=ROOT, check=True, capture_output=True, text=True
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -98,28 +100,46 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     files = generate_focus_bulk(args.rows, work / "data", seed=11)
-    print(f"generated {args.rows:,} rows in {time.perf_counter() - t0:.1f} s: "
-          + ", ".join(f"{p.name} {p.stat().st_size / 1e6:.0f} MB" for p in files.paths))
-    as_of = files.end.isoformat()
+    print(
+        f"generated {args.rows:,} rows in {time.perf_counter() - t0:.1f} s: "
+        + ", ".join(f"{p.name} {p.stat().st_size / 1e6:.0f} MB" for p in files.paths)
+    )
+    as_of = (files.end + timedelta(days=1)).isoformat()
     figures: dict[str, dict] = {}
-    for label, path in (("parquet", files.parquet), ("csv", files.csv)):
+    parquet, csv = files.paths
+    for label, path in (("parquet", parquet), ("csv", csv)):
         db = work / f"{label}.duckdb"
         db.unlink(missing_ok=True)
         figures[label] = child(INGEST_CHILD, str(db), str(path), str(work / "rejected"))
         f = figures[label]
-        print(f"ingest {label:7s}: {f['seconds']:6.1f} s, peak RSS {f['peak_rss_mb']:,.0f} MB, "
-              f"read {f['rows_read']:,}, loaded {f['rows_loaded']:,}, rejected {f['rows_rejected']:,}")
+        print(
+            f"ingest {label:7s}: {f['seconds']:6.1f} s, peak RSS {f['peak_rss_mb']:,.0f} MB, "
+            f"read {f['rows_read']:,}, loaded {f['rows_loaded']:,}, rejected {f['rows_rejected']:,}"
+        )
     query = child(QUERY_CHILD, str(work / "parquet.duckdb"), as_of)
-    print(f"spend --by team --period last-week (as of {as_of}): cold {query['cold_ms']:.0f} ms, "
-          f"warm median {query['warm_median_ms']:.0f} ms, warm max {query['warm_max_ms']:.0f} ms")
-    base = child(PANDAS_BASELINE, str(files.parquet), as_of)
-    print(f"baseline pandas script (read_parquet + JSON tags + groupby): {base['seconds']:.1f} s, "
-          f"peak RSS {base['peak_rss_mb']:,.0f} MB")
+    print(
+        f"spend --by team --period last-week (as of {as_of}): cold {query['cold_ms']:.0f} ms, "
+        f"warm median {query['warm_median_ms']:.0f} ms, warm max {query['warm_max_ms']:.0f} ms"
+    )
+    base = child(PANDAS_BASELINE, str(parquet), as_of)
+    print(
+        f"baseline pandas script (read_parquet + JSON tags + groupby): {base['seconds']:.1f} s, "
+        f"peak RSS {base['peak_rss_mb']:,.0f} MB"
+    )
     ours = {k: round(float(v), 2) for k, v in query["rows"].items()}
     agree = all(abs(ours.get(k, 0) - v) < 0.01 for k, v in base["rows"].items())
     print(f"same answer as the baseline (to the cent): {agree}")
-    print(json.dumps({"rows": args.rows, "ingest": figures, "query": {k: v for k, v in query.items() if k != 'rows'},
-                      "baseline": {k: v for k, v in base.items() if k != 'rows'}, "agree": agree}))
+    print(
+        json.dumps(
+            {
+                "rows": args.rows,
+                "ingest": figures,
+                "query": {k: v for k, v in query.items() if k != "rows"},
+                "baseline": {k: v for k, v in base.items() if k != "rows"},
+                "agree": agree,
+            }
+        )
+    )
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -74,10 +74,33 @@ def _diff(before: Any, after: Any, path: tuple[Token, ...]) -> list[str]:
 
 
 def _leaves(value: Any, path: tuple[Token, ...]) -> list[str]:
-    """Paths of every leaf under an added or removed value (so each is checked on its own)."""
+    """Paths of every leaf under an added or removed value (so each is checked on its own); in
+    lists of named items (containers) the ``name`` is the item's identity, not a leaf."""
     if isinstance(value, dict) and value:
         return [p for k, v in value.items() for p in _leaves(v, (*path, Key(str(k))))]
+    if isinstance(value, list) and value and _named(value):
+        out = []
+        for item in value:
+            rest = {k: v for k, v in item.items() if k != "name"}
+            out.extend(
+                _leaves(rest, (*path, Named(item["name"])))
+                if rest
+                else [format_path((*path, Named(item["name"])))]
+            )
+        return out
     return [format_path(path)]
+
+
+def identity(doc: Any) -> Any:
+    """The part of a new Kubernetes document that only says which object it is (apiVersion,
+    kind, metadata.name): what a new patch file may carry besides its declared fields."""
+    if not isinstance(doc, dict):
+        return None
+    meta = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
+    out = {k: doc[k] for k in ("apiVersion", "kind") if k in doc}
+    if "name" in meta:
+        out["metadata"] = {"name": meta["name"]}
+    return out
 
 
 def _named(items: list[Any]) -> bool:

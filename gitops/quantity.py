@@ -57,12 +57,14 @@ def parse_memory(value: object) -> int:
 
 
 def format_cpu(cores: Decimal, like: object = None) -> str | int:
-    """Cores as a manifest value: whole cores stay numbers when the old value was a number,
-    anything else becomes millicores (rounded up to 1m)."""
+    """Cores as a manifest value: whole cores keep the old value's form (number or string of
+    cores), anything else becomes millicores (rounded up to 1m)."""
     cores = Decimal(cores)
     milli = (cores * 1000).to_integral_value(rounding=ROUND_CEILING)
-    if milli % 1000 == 0 and (isinstance(like, int | float) or (isinstance(like, str) and "m" not in like)):
+    if milli % 1000 == 0 and isinstance(like, int | float) and not isinstance(like, bool):
         return int(milli // 1000)
+    if milli % 1000 == 0 and isinstance(like, str) and "m" not in like:
+        return str(int(milli // 1000))  # "2" → "1": stays a string, keeps its quotes
     return f"{int(milli)}m"
 
 

@@ -10,6 +10,7 @@ shared base changes every overlay that renders it (reported in ``Location.shared
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -37,6 +38,10 @@ class Location(BaseModel):
     source: str = Field(description="manifest | kustomize-base | kustomize-patch | helm-values | routing")
     shared_by: list[str] = Field(default_factory=list, description="other overlays rendering this file")
     defined: bool = Field(True, description="False when the field is absent and will be created")
+    new_patch_of: str | None = Field(
+        None, description="Kind/name: create this strategic-merge patch file for the workload"
+    )
+    kustomization: str | None = Field(None, description="kustomization file that must list the new patch")
 
 
 @dataclass(frozen=True)
@@ -70,6 +75,7 @@ class Rendering:
     namespace: str | None
     labels: tuple[tuple[str, str], ...]
     patches: tuple[str, ...]
+    home: str | None = None  # the kustomization folder that sets the namespace
 
     @property
     def name(self) -> str:
@@ -212,19 +218,21 @@ def find_workload(index: RepoIndex, namespace: str, kind: str, name: str) -> Wor
         for ns, overlay in index.namespaces_of(obj):
             if ns == namespace or (ns is None and overlay is None):
                 patches = tuple(
-                    p
-                    for p in index.patches_for(obj.kind, obj.name)
-                    if overlay and p.path in overlay.patches
+                    p for p in index.patches_for(obj.kind, obj.name) if overlay and p.path in overlay.patches
                 )
                 return WorkloadSite(obj, namespace, overlay, patches, index)
     return None
 
 
-def locate_field(site: WorkloadSite, field_path: str) -> Location:
+def locate_field(
+    site: WorkloadSite, field_path: str, protect: Callable[[str | None], bool] | None = None
+) -> Location:
     """The file and document where ``field_path`` of the workload is (or should be) defined.
 
     The overlay patch wins when it sets the field (or its parent resources block); otherwise
-    the defining manifest, whose other renderers are listed in ``shared_by``.
+    the defining manifest, whose other renderers are listed in ``shared_by`` — unless that
+    manifest is a shared base that a ``protect``-ed namespace (production) also renders without
+    overriding the field: then a new patch file in this namespace's overlay is proposed.
     """
     tokens = parse_path(field_path)
     for patch in reversed(site.patches):
@@ -240,6 +248,27 @@ def locate_field(site: WorkloadSite, field_path: str) -> Location:
                 )
     homes = site.index.renderings_of(site.obj.path)
     others = sorted(r.name for r in homes if r != site.overlay)
+    leaks = [
+        r
+        for r in homes
+        if r != site.overlay
+        and protect is not None
+        and protect(r.namespace)
+        and not _overrides(site, r, tokens)
+    ]
+    if leaks and site.overlay is not None and site.overlay.home:
+        # Editing the shared base would also change a protected (production) rendering that does
+        # not override the field: the change goes into a new patch of this namespace's overlay.
+        home = site.overlay.home
+        return Location(
+            path=f"{home}/patches/costpilot-{site.obj.kind.lower()}-{site.obj.name}.yaml",
+            doc=0,
+            field=field_path,
+            source="kustomize-new-patch",
+            defined=False,
+            new_patch_of=f"{site.obj.kind}/{site.obj.name}",
+            kustomization=_kustomization_file(site.index, home),
+        )
     return Location(
         path=site.obj.path,
         doc=site.obj.doc,
@@ -248,6 +277,18 @@ def locate_field(site: WorkloadSite, field_path: str) -> Location:
         shared_by=others,
         defined=get_value(site.obj.data, tokens) is not MISSING,
     )
+
+
+def _overrides(site: WorkloadSite, rendering: Rendering, tokens: tuple[Any, ...]) -> bool:
+    patches = [p for p in site.index.patches_for(site.obj.kind, site.obj.name) if p.path in rendering.patches]
+    return any(get_value(p.data, tokens) is not MISSING for p in patches)
+
+
+def _kustomization_file(index: RepoIndex, folder: str) -> str:
+    for name in _KUSTOMIZATION:
+        if (index.repo / folder / name).is_file():
+            return f"{folder}/{name}"
+    return f"{folder}/kustomization.yaml"
 
 
 def related(site: WorkloadSite, kind: str) -> list[ObjectRef]:
@@ -336,18 +377,21 @@ def _render(kustomizations: list[Kustomization]) -> list[Rendering]:
         labels: dict[str, str],
         patches: tuple[str, ...],
         seen: frozenset[str],
+        home: str | None = None,
     ) -> None:
         k = by_folder[folder]
         # The outer kustomization's namespace and labels are applied last, so they win.
+        if ns is None and k.namespace:
+            home = folder
         ns = ns or k.namespace
         labels = {**k.labels, **labels}
         patches = (*k.patches, *patches)
         for res in k.resources:
             if res in by_folder:
                 if res not in seen:
-                    walk(res, root, ns, labels, patches, seen | {res})
+                    walk(res, root, ns, labels, patches, seen | {res}, home)
             else:
-                out.append(Rendering(res, root, ns, tuple(sorted(labels.items())), patches))
+                out.append(Rendering(res, root, ns, tuple(sorted(labels.items())), patches, home))
 
     for k in kustomizations:
         if k.folder not in included:

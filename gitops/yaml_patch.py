@@ -9,18 +9,15 @@ Two composers give the same node tree and character marks: libyaml's (PyYAML's C
 ~0.3 ms for a 40-line manifest) and ruamel.yaml's round-trip composer (pure Python, ~5-15 ms).
 ``locator="auto"`` takes libyaml when it is compiled in and ruamel otherwise; tests run both.
 
-Hostile input is refused before anything is built: anchors/aliases (the "billion laughs" bomb)
-and merge keys, oversized files, too many documents, and paths that leave the repository.
+Hostile input is refused first (``gitops.yaml_load``: anchors/aliases, merge keys, size, paths
+leaving the repository); its names are re-exported here.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import yaml as pyyaml
@@ -28,26 +25,43 @@ from ruamel.yaml import YAML
 from ruamel.yaml import nodes as rnodes
 from ruamel.yaml.error import YAMLError as RuamelYAMLError
 
-from domain.errors import InputError
+from gitops.yaml_load import (
+    MAX_BYTES,
+    MAX_DOCUMENTS,
+    SAFE_LOADER,
+    PatchError,
+    UnsafeYamlError,
+    check_safe_yaml,
+    load_documents,
+    one_line,
+    read_field,
+    resolve_in_repo,
+)
 from gitops.yaml_path import MISSING, Key, Named, Token, format_path, get_value, parse_path
+from gitops.yaml_render import block, flow, render_scalar, scalar_text, seq_item
 
-MAX_BYTES = 1_000_000
-MAX_DOCUMENTS = 200
-_SAFE_LOADER = getattr(pyyaml, "CSafeLoader", pyyaml.SafeLoader)
+_SAFE_LOADER = SAFE_LOADER
 # Node classes of both composers (same shape: value, tag, style, flow_style, start/end marks).
 MappingNode = (rnodes.MappingNode, pyyaml.MappingNode)
 SequenceNode = (rnodes.SequenceNode, pyyaml.SequenceNode)
 ScalarNode = (rnodes.ScalarNode, pyyaml.ScalarNode)
 Node = Any
 LOCATORS = ("auto", "libyaml", "ruamel")
-
-
-class PatchError(InputError):
-    """A patch cannot be made or would be unsafe; the message names the file and the field."""
-
-
-class UnsafeYamlError(PatchError):
-    """The YAML uses a construct costpilot refuses (anchors, aliases, merge keys, huge input)."""
+__all__ = [
+    "LOCATORS",
+    "MAX_BYTES",
+    "MAX_DOCUMENTS",
+    "FieldEdit",
+    "PatchError",
+    "UnsafeYamlError",
+    "append_to_list",
+    "check_safe_yaml",
+    "load_documents",
+    "new_document",
+    "read_field",
+    "resolve_in_repo",
+    "set_fields",
+]
 
 
 @dataclass(frozen=True)
@@ -59,54 +73,12 @@ class FieldEdit:
     value: Any
 
 
-def check_safe_yaml(text: str, source: str = "<yaml>") -> None:
-    """Refuse anchors/aliases, merge keys, more than MAX_BYTES or MAX_DOCUMENTS (bomb guards)."""
-    if len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
-        raise UnsafeYamlError(f"{source}: larger than {MAX_BYTES} bytes; refused")
-    documents = 0
-    try:
-        for event in pyyaml.parse(text, Loader=_SAFE_LOADER):
-            if isinstance(event, pyyaml.AliasEvent):
-                raise UnsafeYamlError(
-                    f"{source}: line {event.start_mark.line + 1}: YAML alias *{event.anchor}; "
-                    "anchors and aliases are refused"
-                )
-            if getattr(event, "anchor", None):
-                raise UnsafeYamlError(
-                    f"{source}: line {event.start_mark.line + 1}: YAML anchor &{event.anchor}; "
-                    "anchors and aliases are refused"
-                )
-            if isinstance(event, pyyaml.ScalarEvent) and event.value == "<<" and not event.style:
-                raise UnsafeYamlError(
-                    f"{source}: line {event.start_mark.line + 1}: YAML merge key '<<' refused"
-                )
-            if isinstance(event, pyyaml.DocumentStartEvent):
-                documents += 1
-                if documents > MAX_DOCUMENTS:
-                    raise UnsafeYamlError(f"{source}: more than {MAX_DOCUMENTS} YAML documents; refused")
-    except pyyaml.YAMLError as exc:
-        raise PatchError(f"{source}: not valid YAML: {_one_line(exc)}") from exc
-
-
-def load_documents(text: str, source: str = "<yaml>") -> list[Any]:
-    """Every document of ``text`` as plain data (dict/list/scalars), after the safety checks."""
-    check_safe_yaml(text, source)
-    try:
-        return list(pyyaml.load_all(text, Loader=_SAFE_LOADER))
-    except pyyaml.YAMLError as exc:
-        raise PatchError(f"{source}: not valid YAML: {_one_line(exc)}") from exc
-
-
-def read_field(text: str, doc: int, path: str, source: str = "<yaml>") -> Any:
-    """The value at ``path`` in document ``doc``, or ``gitops.yaml_path.MISSING``."""
-    docs = load_documents(text, source)
-    if not 0 <= doc < len(docs):
-        return MISSING
-    return get_value(docs[doc], parse_path(path))
-
-
 def set_fields(
-    text: str, edits: Sequence[FieldEdit], source: str = "<yaml>", locator: str = "auto", checked: bool = False
+    text: str,
+    edits: Sequence[FieldEdit],
+    source: str = "<yaml>",
+    locator: str = "auto",
+    checked: bool = False,
 ) -> str:
     """``text`` with each edit applied; only the edited scalars (and inserted keys) change.
 
@@ -145,11 +117,11 @@ def _compose(text: str, source: str, locator: str) -> list[Any]:
         try:
             return list(pyyaml.compose_all(text, Loader=_SAFE_LOADER))
         except pyyaml.YAMLError as exc:
-            raise PatchError(f"{source}: not valid YAML: {_one_line(exc)}") from exc
+            raise PatchError(f"{source}: not valid YAML: {one_line(exc)}") from exc
     try:
         return list(YAML(typ="rt").compose_all(text))
     except RuamelYAMLError as exc:
-        raise PatchError(f"{source}: not valid YAML: {_one_line(exc)}") from exc
+        raise PatchError(f"{source}: not valid YAML: {one_line(exc)}") from exc
 
 
 @dataclass
@@ -166,15 +138,15 @@ class _Insert:
             indent = node.value[0][0].start_mark.column
             pos = _line_end_after(text, _last_end(node))
             prefix = "" if pos == 0 or text[pos - 1] == "\n" else "\n"
-            return pos, pos, prefix + _block(self.tree, indent, _indent_unit(text))
+            return pos, pos, prefix + block(self.tree, indent, _indent_unit(text))
         # an empty value (``resources:``) or an explicit null
         assert self.key_node is not None
         if isinstance(node, ScalarNode) and node.value not in ("",):
-            return node.start_mark.index, node.end_mark.index, _flow(self.tree)
+            return node.start_mark.index, node.end_mark.index, flow(self.tree)
         nl = text.find("\n", self.key_node.end_mark.index)
         pos = len(text) if nl == -1 else nl
         indent = self.key_node.start_mark.column + _indent_unit(text)
-        return pos, pos, "\n" + _block(self.tree, indent, _indent_unit(text)).rstrip("\n")
+        return pos, pos, "\n" + block(self.tree, indent, _indent_unit(text)).rstrip("\n")
 
 
 @dataclass
@@ -189,7 +161,7 @@ class _FlowRewrite:
         data = pyyaml.load(text[start:end], Loader=_SAFE_LOADER)
         for tokens, value, where in self.edits:
             data = _set_in(data, tokens, value, where)
-        return start, end, _flow(data)
+        return start, end, flow(data)
 
 
 def _set_in(data: Any, tokens: tuple[Token, ...], value: Any, where: str) -> Any:
@@ -217,18 +189,6 @@ def _set_in(data: Any, tokens: tuple[Token, ...], value: Any, where: str) -> Any
         raise PatchError(f"{where}: no list item #{token.index}")
     data[token.index] = _set_in(data[token.index], rest, value, where)
     return data
-
-
-def _flow(value: Any) -> str:
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{_key_text(k)}: {_flow(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, list):
-        return "[" + ", ".join(_flow(v) for v in value) + "]"
-    return _render_scalar(value, None)
-
-
-def _key_text(key: Any) -> str:
-    return key if isinstance(key, str) and _plain_keeps_string(key) else json.dumps(str(key))
 
 
 def _plan_edit(
@@ -279,9 +239,9 @@ def _plan_edit(
             f"{where}: is a {'mapping' if isinstance(node, MappingNode) else 'list'}, not a value"
         )
     if node.style in ("|", ">"):
-        new = _render_scalar(edit.value, '"')
+        new = render_scalar(edit.value, '"')
     else:
-        new = _render_scalar(edit.value, node.style)
+        new = render_scalar(edit.value, node.style)
     splices.append((node.start_mark.index, node.end_mark.index, new))
 
 
@@ -338,55 +298,84 @@ def _indent_unit(text: str) -> int:
     """The file's mapping indentation step (2 when it cannot be seen)."""
     steps = [
         len(m.group(2)) - len(m.group(1))
-        for m in re.finditer(r"^( *)[\w\"'-][^\n]*:\n( +)[\w\"']", text, re.M)
+        for m in re.finditer(r"^( *)[\w\"'][^\n]*:\n( +)[\w\"'-]", text, re.M)
     ]
     steps = [s for s in steps if s > 0]
     return min(steps) if steps else 2
 
 
-# --- rendering ----------------------------------------------------------------------------
+def append_to_list(text: str, doc: int, path: str, item: Any, source: str = "<yaml>") -> str:
+    """``text`` with ``item`` appended to the list at ``path`` (created when missing), in the
+    list's own indentation; nothing else changes."""
+    check_safe_yaml(text, source)
+    roots = _compose(text, source, "auto")
+    if not 0 <= doc < len(roots) or roots[doc] is None:
+        raise PatchError(f"{source}: no YAML document #{doc}")
+    node: Node = roots[doc]
+    tokens = parse_path(path)
+    for depth, token in enumerate(tokens):
+        if not isinstance(token, Key) or not isinstance(node, MappingNode):
+            raise PatchError(
+                f"{source}: {format_path(tokens[: depth + 1])}: only mapping keys lead to a list"
+            )
+        found = [v for k, v in node.value if isinstance(k, ScalarNode) and k.value == token.name]
+        if not found:
+            if node.flow_style:
+                raise PatchError(f"{source}: {format_path(tokens)}: cannot add a list inside a flow mapping")
+            tree: dict[str, Any] = {}
+            leaf = tree
+            for t in tokens[depth:-1]:
+                leaf = leaf.setdefault(t.name, {})  # type: ignore[union-attr]
+            leaf[tokens[-1].name] = [item]  # type: ignore[union-attr]
+            out = _apply(text, [_Insert(node, None, tree).render(text)], source)
+            return _verify_appended(out, doc, tokens, item, source)
+        node = found[0]
+    if not isinstance(node, SequenceNode):
+        raise PatchError(f"{source}: {format_path(tokens)}: not a list")
+    if node.flow_style or not node.value:
+        data = pyyaml.load(text[node.start_mark.index : node.end_mark.index], Loader=_SAFE_LOADER) or []
+        splice = (node.start_mark.index, node.end_mark.index, flow([*data, item]))
+    else:
+        first = node.value[0].start_mark.index
+        line_start = text.rfind("\n", 0, first) + 1
+        dash = text.index("-", line_start, first) - line_start
+        pos = _line_end_after(text, _last_end(node))
+        prefix = "" if pos == 0 or text[pos - 1] == "\n" else "\n"
+        splice = (pos, pos, prefix + seq_item(item, dash, _indent_unit(text)))
+    return _verify_appended(_apply(text, [splice], source), doc, tokens, item, source)
 
-_PLAIN_OK = re.compile(r"^[A-Za-z0-9_./@+-][A-Za-z0-9_./@+ -]*$")
+
+def _verify_appended(result: str, doc: int, tokens: tuple[Token, ...], item: Any, source: str) -> str:
+    got = get_value(load_documents(result, source)[doc], tokens)
+    if not isinstance(got, list) or got[-1] != item:
+        raise PatchError(f"{source}: {format_path(tokens)}: append did not take")
+    return result
 
 
-def _scalar_text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    return str(value)
-
-
-def _render_scalar(value: Any, style: str | None) -> str:
-    """YAML text for ``value`` in the old scalar's quoting style (plain when it stays a string)."""
-    text = _scalar_text(value)
-    if not isinstance(value, str):
-        # Numbers, booleans and null stay typed: quoting them would turn them into strings.
-        return "null" if value is None else text
-    if style == "'":
-        return "'" + text.replace("'", "''") + "'"
-    if style == '"':
-        return json.dumps(text, ensure_ascii=False)
-    if not _plain_keeps_string(text):
-        return json.dumps(text, ensure_ascii=False)
-    return text
-
-
-def _plain_keeps_string(text: str) -> bool:
-    if not _PLAIN_OK.match(text) or text != text.strip():
-        return False
-    return pyyaml.load(text, Loader=_SAFE_LOADER) == text
-
-
-def _block(tree: dict[str, Any], indent: int, unit: int) -> str:
-    lines: list[str] = []
-    for key, value in tree.items():
-        name = _key_text(key)
-        if isinstance(value, dict):
-            lines.append(" " * indent + f"{name}:\n" + _block(value, indent + unit, unit))
-        else:
-            lines.append(" " * indent + f"{name}: {_render_scalar(value, None)}\n")
-    return "".join(lines)
+def new_document(header: dict[str, Any], edits: Sequence[tuple[str, Any]]) -> str:
+    """A new YAML document: ``header`` (apiVersion, kind, metadata) plus each field set; list
+    items named in a path (``containers[api]``) are created as ``{name: api}`` — for new
+    strategic-merge patch files, which select list items by name."""
+    data: dict[str, Any] = dict(header)
+    for path, value in edits:
+        node: Any = data
+        tokens = parse_path(path)
+        for token, nxt in zip(tokens, tokens[1:], strict=False):
+            if isinstance(token, Key):
+                child = node.setdefault(token.name, [] if isinstance(nxt, Named) else {})
+            elif isinstance(token, Named):
+                child = next((i for i in node if i.get("name") == token.name), None)
+                if child is None:
+                    child = {"name": token.name}
+                    node.append(child)
+            else:
+                raise PatchError(f"{path}: list indexes cannot be created")
+            node = child
+        last = tokens[-1]
+        if not isinstance(last, Key):
+            raise PatchError(f"{path}: must end in a key")
+        node[last.name] = value
+    return block(data, 0, 2)
 
 
 def _apply(text: str, splices: list[tuple[int, int, str]], source: str) -> str:
@@ -410,31 +399,7 @@ def _verify(result: str, edits: Sequence[FieldEdit], source: str) -> None:
     docs = load_documents(result, source)
     for edit in edits:
         got = get_value(docs[edit.doc], parse_path(edit.path)) if edit.doc < len(docs) else MISSING
-        if got is MISSING or _scalar_text(got) != _scalar_text(edit.value):
+        if got is MISSING or scalar_text(got) != scalar_text(edit.value):
             raise PatchError(
                 f"{source}: document #{edit.doc}: {edit.path}: patch did not take (reads {got!r})"
             )
-
-
-def _one_line(exc: Exception) -> str:
-    return " ".join(str(exc).split())
-
-
-# --- paths -------------------------------------------------------------------------------
-
-
-def resolve_in_repo(repo: Path, relative: str) -> Path:
-    """The absolute file for ``relative`` inside ``repo``; refuses absolute paths, ``..`` and
-    symlinks that lead outside the repository."""
-    if not relative or relative.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", relative):
-        raise PatchError(f"{relative!r}: not a relative path inside the repository")
-    parts = Path(relative).parts
-    if ".." in parts or "\x00" in relative:
-        raise PatchError(f"{relative}: path escapes the repository ('..')")
-    root = repo.resolve()
-    target = (root / relative).resolve()
-    if not target.is_relative_to(root):
-        raise PatchError(f"{relative}: resolves outside the repository (symlink)")
-    if ".git" in Path(relative).parts:
-        raise PatchError(f"{relative}: inside .git; refused")
-    return target

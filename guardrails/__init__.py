@@ -7,6 +7,7 @@ print(render_report_text(report))
 """
 
 from guardrails.context import ValidationContext, finding_key, workload_key
+from guardrails.k8s_schema import warm_up
 from guardrails.policy import POLICY_FILE, Policy, load_policy, policy_from_dict
 from guardrails.registry import MANDATORY, RULES, get_rule
 from guardrails.report import render_report_markdown, render_report_text
@@ -25,5 +26,6 @@ __all__ = [
     "render_report_markdown",
     "render_report_text",
     "validate",
+    "warm_up",
     "workload_key",
 ]

@@ -15,7 +15,7 @@ from typing import Any
 from domain.changes import PlannedChange
 from domain.errors import InputError
 from domain.findings import Finding, FindingKind
-from gitops.diff import changed_fields
+from gitops.diff import changed_fields, identity
 from gitops.quantity import parse_quantity
 from gitops.targets import ROUTING_FILE, WorkloadSite, find_workload, related
 from gitops.yaml_patch import UnsafeYamlError, load_documents, resolve_in_repo
@@ -104,9 +104,13 @@ class ChangeFacts:
 
 def build_facts(change: PlannedChange, ctx: ValidationContext) -> ChangeFacts:
     facts = ChangeFacts(files=[_parse_file(ctx, f.path, f.before, f.after) for f in change.files])
+    new_files = {f.path for f in change.files if f.before == ""}
     for ff in facts.files:
         if ff.before is None or ff.after is None:
             continue
+        if ff.path in new_files:
+            # A new file: everything but each document's identity is a change to judge.
+            ff.before = [identity(d) for d in ff.after]
         for doc in range(max(len(ff.before), len(ff.after))):
             pair = (
                 [ff.before[doc]] if doc < len(ff.before) else [],
@@ -165,7 +169,7 @@ def _classify(
         old, new = get_value(before, tokens), get_value(after, tokens)
         facts.models.append(ModelChange(m.group(1), _opt_str(old), _opt_str(new), finding))
         return
-    owner = _owner(facts, ctx, change, doc, kind, tokens)
+    owner = _owner(facts, ctx, change, doc, kind, tokens, leaf.file)
     if owner is None:
         return
     if m := _RESOURCE.search(leaf.path):
@@ -182,7 +186,7 @@ def _classify(
                 container or "?",
                 group,
                 resource,
-                _quantity(get_value(before, tokens)),
+                _quantity(_current(owner, before, tokens, container, f"{group}.{resource}")),
                 _quantity(get_value(after, tokens)),
                 effective,
                 finding,
@@ -237,6 +241,7 @@ def _owner(
     doc: Any,
     kind: str | None,
     tokens: tuple,
+    file: str,
 ) -> WorkloadFacts | None:
     """The workload a changed field belongs to: the document's own object, an HPA's target, or
     (for values files) the finding the change implements."""
@@ -247,8 +252,12 @@ def _owner(
             kind, name = ref.get("kind", "Deployment"), ref.get("name", "?")
         else:
             name = meta.get("name", "?")
-        namespace = meta.get("namespace") or next(
-            (f.target.get("namespace") for f in change.findings if f.target.get("workload") == name), None
+        namespace = (
+            meta.get("namespace")
+            or next(
+                (f.target.get("namespace") for f in change.findings if f.target.get("workload") == name), None
+            )
+            or _rendered_namespace(ctx, file)
         )
         return _workload(facts, ctx, namespace, str(kind), str(name))
     named = {t.name for t in tokens if isinstance(t, Named | Key)}
@@ -260,6 +269,14 @@ def _owner(
         return None
     t = finding.target
     return _workload(facts, ctx, t.get("namespace"), t.get("kind", "Deployment"), t.get("workload", "?"))
+
+
+def _rendered_namespace(ctx: ValidationContext, file: str) -> str | None:
+    """For an object no finding names: the namespace its file is deployed to (a production one
+    when there are several: judge the worst case)."""
+    namespaces = sorted({r.namespace for r in ctx.repo_index().renderings_of(file) if r.namespace})
+    prod = [ns for ns in namespaces if ctx.policy.is_production(ns)]
+    return (prod or namespaces or [None])[0]
 
 
 def _workload(
@@ -311,6 +328,20 @@ def _helm_autoscaling(ctx: ValidationContext, folder: str, namespace: str | None
             if isinstance(value, bool):
                 enabled = value
     return [HelmAutoscaling(f"{folder} autoscaling")] if enabled else []
+
+
+def _current(
+    owner: WorkloadFacts, before: Any, tokens: tuple[Any, ...], container: str | None, field: str
+) -> Any:
+    """The value before the change: in the patched document, else (a field new to this file, e.g.
+    a new overlay patch) the workload's effective value from the repository."""
+    value = get_value(before, tokens)
+    if value is MISSING and owner.site is not None and container:
+        value = get_value(
+            owner.site.effective(),
+            parse_path(f"spec.template.spec.containers[{container}].resources.{field}"),
+        )
+    return value
 
 
 def _effective_resources(

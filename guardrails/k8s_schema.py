@@ -132,3 +132,23 @@ def quantity_errors(doc: Any, path: str = "") -> list[str]:
         for i, item in enumerate(doc):
             out.extend(quantity_errors(item, f"{path}[{i}]"))
     return out
+
+
+COMMON_KINDS = (
+    ("Deployment", "apps/v1"),
+    ("StatefulSet", "apps/v1"),
+    ("DaemonSet", "apps/v1"),
+    ("HorizontalPodAutoscaler", "autoscaling/v2"),
+    ("PodDisruptionBudget", "policy/v1"),
+    ("Service", "v1"),
+)
+
+
+def warm_up(version: str) -> int:
+    """Build the validators of the common kinds now (reading the schema definitions takes
+    ~0.1 s once); returns how many are ready. A long-running process calls this at start."""
+    ready = 0
+    for kind, api_version in COMMON_KINDS:
+        for partial in (False, True):
+            ready += _validator(version, kind, api_version, partial) is not None
+    return ready

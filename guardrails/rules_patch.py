@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -77,7 +78,7 @@ class _Routing(BaseModel):
 def k8s_schema(change: PlannedChange, ctx: ValidationContext, facts: ChangeFacts) -> list[GuardrailResult]:
     version = ctx.policy.kubernetes_version
     index = ctx.repo_index()
-    patch_files = index.patch_files
+    patch_files = index.patch_files | new_patch_files(change, facts)
     out: list[GuardrailResult] = []
     checked, unchecked = 0, []
     for f in facts.files:
@@ -119,11 +120,16 @@ def declared_fields_only(
 ) -> list[GuardrailResult]:
     if not facts.parsed:
         return [failed("declared-fields-only", "cannot compare: a file does not parse")]
+    new_files = {f.path for f in change.files if f.before == ""}
+    listing = _patch_listings(change, facts, new_files)
     stray = [
         f"{leaf.file}: {leaf.selector + ':' if leaf.selector else ''}{leaf.path}"
         for leaf in facts.leaves
-        if not any(pattern_matches(p, leaf.selector, leaf.path) for p in change.allowed_fields)
-        or leaf.path.startswith("#")
+        if (leaf.file, leaf.path) not in listing
+        and (
+            not any(pattern_matches(p, leaf.selector, leaf.path) for p in change.allowed_fields)
+            or leaf.path.startswith("#")
+        )
     ]
     out = [failed("declared-fields-only", f"changes an undeclared field: {s}", field=s) for s in stray]
     by_path = {fc.path: fc for fc in change.files}
@@ -147,6 +153,42 @@ def declared_fields_only(
             fields=[f"{leaf.file}: {leaf.path}" for leaf in facts.leaves],
         )
     ]
+
+
+_LISTS = ("patches", "patchesStrategicMerge")
+
+
+def _patch_listings(change: PlannedChange, facts: ChangeFacts, new_files: set[str]) -> set[tuple[str, str]]:
+    """Kustomization ``patches`` changes that only append entries naming patch files this change
+    creates: implied by a new overlay patch, so allowed without being declared."""
+    ok: set[tuple[str, str]] = set()
+    for f in facts.files:
+        if (
+            Path(f.path).name not in ("kustomization.yaml", "kustomization.yml")
+            or not f.before
+            or not f.after
+        ):
+            continue
+        for key in _LISTS:
+            old = (f.before[0] or {}).get(key) or [] if isinstance(f.before[0], dict) else []
+            new = (f.after[0] or {}).get(key) or [] if isinstance(f.after[0], dict) else []
+            if old == new or new[: len(old)] != old:
+                continue
+            added = [e.get("path") if isinstance(e, dict) else e for e in new[len(old) :]]
+            folder = Path(f.path).parent
+            if all(isinstance(a, str) and (folder / a).as_posix() in new_files for a in added):
+                ok.add((f.path, key))
+    return ok
+
+
+def new_patch_files(change: PlannedChange, facts: ChangeFacts) -> set[str]:
+    """New files that a changed kustomization lists as patches (partial objects)."""
+    new_files = {f.path for f in change.files if f.before == ""}
+    listed = {
+        (Path(file).parent / "x").parent.as_posix() + "/"
+        for file, _ in _patch_listings(change, facts, new_files)
+    }
+    return {n for n in new_files if any(n.startswith(folder) for folder in listed)}
 
 
 def _comments(text: str) -> set[str]:

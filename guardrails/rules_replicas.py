@@ -92,32 +92,31 @@ def no_scale_to_zero_protected(
     return out or [not_applicable(rid, "no scale to zero")]
 
 
+def _opted_out(labels: object, label: str) -> bool:
+    return isinstance(labels, dict) and str(labels.get(label, "")).lower() == "true"
+
+
 def opt_out(change: PlannedChange, ctx: ValidationContext, facts: ChangeFacts) -> list[GuardrailResult]:
     rid = "opt-out"
     label = ctx.policy.opt_out_label
+    flagged = {wf.key: wf for wf in facts.workloads.values() if _opted_out(wf.labels, label)}
     out = [
         failed(
-            rid,
-            f'{wf.key} is labelled {label}: "true"; costpilot must not change it',
-            workload=wf.key,
-            label=label,
+            rid, f'{key} is labelled {label}: "true"; costpilot must not change it', workload=key, label=label
         )
-        for wf in facts.workloads.values()
-        if str(wf.labels.get(label, "")).lower() == "true"
+        for key in sorted(flagged)
     ]
-    for f in facts.files:
-        for doc in f.after or []:
-            labels = ((doc or {}).get("metadata") or {}).get("labels") if isinstance(doc, dict) else None
-            if isinstance(labels, dict) and str(labels.get(label, "")).lower() == "true":
-                name = f"{doc.get('kind')}/{(doc.get('metadata') or {}).get('name')}"
-                if not any(
-                    name.endswith(wf.kind + "/" + wf.name)
-                    for wf in facts.workloads.values()
-                    if str(wf.labels.get(label, "")).lower() == "true"
-                ):
-                    out.append(
-                        failed(rid, f'{f.path}: {name} is labelled {label}: "true"', file=f.path, label=label)
-                    )
+    # A changed document that carries the label itself (a workload the repo lookup missed).
+    names = {f"{wf.kind}/{wf.name}" for wf in flagged.values()}
+    by_file = {f.path: f for f in facts.files}
+    for file, doc in sorted({(leaf.file, leaf.doc) for leaf in facts.leaves}):
+        docs = by_file[file].after or []
+        data = docs[doc] if doc < len(docs) else None
+        meta = data.get("metadata") if isinstance(data, dict) else None
+        if isinstance(meta, dict) and _opted_out(meta.get("labels"), label):
+            name = f"{data.get('kind')}/{meta.get('name')}"
+            if name not in names:
+                out.append(failed(rid, f'{file}: {name} is labelled {label}: "true"', file=file, label=label))
     return out or [
         passed(rid, f'no touched workload carries {label}: "true"', workloads=sorted(facts.workloads))
     ]

@@ -12,8 +12,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from domain.errors import ConfigError
+from domain.errors import ConfigError, InputError
 from domain.findings import Finding, FindingKind
+from gitops.quantity import parse_cpu, parse_memory
 from gitops.targets import (
     Location,
     RepoIndex,
@@ -26,6 +27,8 @@ from gitops.targets import (
 )
 from gitops.yaml_path import MISSING, Key, format_path, get_value, parse_path
 from playbooks.models import Playbook
+
+Protect = Callable[[str | None], bool]  # namespaces a shared-base edit must not reach (production)
 
 
 class PlanSkip(Exception):
@@ -72,7 +75,7 @@ class Action:
     kinds: tuple[FindingKind, ...]
     options: type[_Options]
     writes: tuple[str, ...]
-    plan: Callable[[Finding, RepoIndex, Playbook, Any], list[PlannedEdit]]
+    plan: Callable[[Finding, RepoIndex, Playbook, Any, Protect], list[PlannedEdit]]
 
 
 _RESOURCE_PATHS = {
@@ -96,13 +99,28 @@ def _envs(finding: Finding) -> list[str]:
     return envs + [ns] + ([ns.rsplit("-", 1)[-1]] if "-" in ns else [])
 
 
+def _quantity(finding: Finding, key: str, value: Any) -> Any:
+    """A proposed CPU (cores) or memory (bytes) value, checked: a bad one skips the finding."""
+    try:
+        parsed = parse_cpu(value) if key.startswith("cpu") else parse_memory(value)
+    except InputError as exc:
+        raise PlanSkip(f"finding {finding.id}: proposed {key} {value!r} is not a quantity") from exc
+    if parsed <= 0:
+        raise PlanSkip(f"finding {finding.id}: proposed {key} {value!r} is not positive")
+    return parsed
+
+
 def plan_resources(
-    finding: Finding, index: RepoIndex, playbook: Playbook, opts: SetResourcesOptions
+    finding: Finding, index: RepoIndex, playbook: Playbook, opts: SetResourcesOptions, protect: Protect
 ) -> list[PlannedEdit]:
     container = finding.target.get("container")
     if not container:
         raise PlanSkip(f"finding {finding.id}: target lacks a container")
-    wanted = [(k, v) for k, v in finding.proposed.items() if k in opts.resources and v is not None]
+    wanted = [
+        (k, _quantity(finding, k, v))
+        for k, v in finding.proposed.items()
+        if k in opts.resources and v is not None
+    ]
     if not wanted:
         raise PlanSkip(f"finding {finding.id}: proposes no value this playbook may set")
     site = _site(finding, index) if {"manifests", "kustomize"} & set(playbook.targets.sources) else None
@@ -115,7 +133,9 @@ def plan_resources(
             raise PlanSkip(f"{site.obj.path}: {site.obj.kind}/{site.obj.name} has no container {container!r}")
         for key, value in wanted:
             suffix, unit = _RESOURCE_PATHS[key]
-            loc = locate_field(site, f"spec.template.spec.containers[{container}].resources.{suffix}")
+            loc = locate_field(
+                site, f"spec.template.spec.containers[{container}].resources.{suffix}", protect
+            )
             edits.append(PlannedEdit(loc, value, unit, finding))
         return edits
     if "helm" in playbook.targets.sources:
@@ -147,7 +167,7 @@ def uptime_annotation(schedule: dict[str, Any]) -> str:
         down = str(schedule["scale_down_cron"]).split()
         days = [int(d) % 7 for d in up[4].split(",")]
         start, end = f"{int(up[1]):02d}:{int(up[0]):02d}", f"{int(down[1]):02d}:{int(down[0]):02d}"
-    except (KeyError, IndexError, ValueError) as exc:
+    except (KeyError, IndexError, ValueError, TypeError) as exc:
         raise PlanSkip(f"unreadable schedule {schedule!r}") from exc
     ordered = sorted(days, key=lambda d: (d - 1) % 7)  # Monday first
     contiguous = [(ordered[0] + i) % 7 for i in range(len(ordered))] == ordered
@@ -159,8 +179,15 @@ def uptime_annotation(schedule: dict[str, Any]) -> str:
     return f"{names} {start}-{end} {schedule.get('timezone', 'UTC')}"
 
 
+def _count(finding: Finding, key: str, default: int) -> int:
+    value = finding.proposed.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise PlanSkip(f"finding {finding.id}: proposed {key} {value!r} is not a replica count")
+    return value
+
+
 def plan_replicas(
-    finding: Finding, index: RepoIndex, playbook: Playbook, opts: ScaleReplicasOptions
+    finding: Finding, index: RepoIndex, playbook: Playbook, opts: ScaleReplicasOptions, protect: Protect
 ) -> list[PlannedEdit]:
     site = _site(finding, index)
     if site is None:
@@ -171,31 +198,29 @@ def plan_replicas(
         # Off-hours only: kube-downscaler scales to downtime-replicas outside the uptime window.
         annotations = {
             "downscaler/uptime": uptime_annotation(finding.proposed["schedule"]),
-            "downscaler/downtime-replicas": str(
-                int(finding.proposed.get("replicas_off_hours", opts.replicas))
-            ),
+            "downscaler/downtime-replicas": str(_count(finding, "replicas_off_hours", opts.replicas)),
         }
         return [
             PlannedEdit(
-                locate_field(site, format_path((Key("metadata"), Key("annotations"), Key(k)))),
+                locate_field(site, format_path((Key("metadata"), Key("annotations"), Key(k))), protect),
                 v,
                 "raw",
                 finding,
             )
             for k, v in annotations.items()
         ]
-    replicas = int(finding.proposed.get("replicas", opts.replicas))
+    replicas = _count(finding, "replicas", opts.replicas)
     hpas = related(site, "HorizontalPodAutoscaler")
     if hpas:
         # The HPA owns spec.replicas; its floor is what can be lowered.
         hpa = hpas[0]
         loc = Location(path=hpa.path, doc=hpa.doc, field="spec.minReplicas", source="manifest")
         return [PlannedEdit(loc, max(replicas, opts.hpa_min_replicas), "raw", finding)]
-    return [PlannedEdit(locate_field(site, "spec.replicas"), replicas, "raw", finding)]
+    return [PlannedEdit(locate_field(site, "spec.replicas", protect), replicas, "raw", finding)]
 
 
 def plan_model(
-    finding: Finding, index: RepoIndex, playbook: Playbook, opts: SetModelOptions
+    finding: Finding, index: RepoIndex, playbook: Playbook, opts: SetModelOptions, protect: Protect
 ) -> list[PlannedEdit]:
     feature, model = finding.target.get("feature"), finding.proposed.get("model")
     if not feature or not model:
@@ -207,7 +232,7 @@ def plan_model(
 
 
 def plan_labels(
-    finding: Finding, index: RepoIndex, playbook: Playbook, opts: AddLabelsOptions
+    finding: Finding, index: RepoIndex, playbook: Playbook, opts: AddLabelsOptions, protect: Protect
 ) -> list[PlannedEdit]:
     labels = finding.proposed.get("labels")
     if not isinstance(labels, dict) or not labels:

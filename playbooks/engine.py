@@ -21,7 +21,14 @@ from domain.findings import Finding
 from gitops.diff import unified_diff
 from gitops.quantity import format_cpu, format_memory, parse_quantity
 from gitops.targets import RepoIndex, index_repo
-from gitops.yaml_patch import FieldEdit, load_documents, resolve_in_repo, set_fields
+from gitops.yaml_patch import (
+    FieldEdit,
+    append_to_list,
+    load_documents,
+    new_document,
+    resolve_in_repo,
+    set_fields,
+)
 from gitops.yaml_path import MISSING, doc_selector, get_value, parse_path
 from guardrails.context import finding_key
 from guardrails.policy import Policy
@@ -63,8 +70,10 @@ def plan(
             continue
         action = ACTIONS[pb.action]
         try:
-            edits = action.plan(finding, index, pb, action.options.model_validate(pb.options))
-        except PlanSkip as exc:
+            edits = action.plan(
+                finding, index, pb, action.options.model_validate(pb.options), policy.is_production
+            )
+        except (PlanSkip, InputError) as exc:  # InputError: an unreadable/unsafe file in the repo
             result.skipped.append((finding.id, str(exc)))
             continue
         groups[(pb.name, _group_key(pb, finding))].append((finding, edits))
@@ -121,22 +130,31 @@ def _build(
         for edit in edits:
             per_file[edit.location.path].append(edit)
     files: list[FileChange] = []
-    for path, edits in sorted(per_file.items()):
-        try:
-            before = resolve_in_repo(repo, path).read_text()
+    listed: dict[str, list[str]] = defaultdict(list)  # kustomization file → new patch files to list
+    try:
+        for path, edits in sorted(per_file.items()):
+            target = resolve_in_repo(repo, path)
+            if edits[0].location.new_patch_of and not target.exists():
+                files.append(_new_patch(index, path, edits))
+                kustomization = edits[0].location.kustomization
+                if kustomization:
+                    listed[kustomization].append(path)
+                continue
+            before = target.read_text()
             known = index.parsed(path, before)  # parsed and safety-checked when indexed
             docs = known if known is not None else load_documents(before, path)
-            field_edits = [_field_edit(e, docs) for e in edits]
-            field_edits = [fe for fe in field_edits if fe is not None]
+            field_edits = [fe for fe in (_field_edit(e, docs) for e in edits) if fe is not None]
             if not field_edits:
                 continue
             after = set_fields(before, field_edits, path, checked=True)
-        except (InputError, OSError, UnicodeDecodeError) as exc:
-            for finding, _ in members:
-                result.skipped.append((finding.id, str(exc)))
-            return None
-        changed = [_changed_name(docs, fe) for fe in field_edits]
-        files.append(FileChange(path=path, before=before, after=after, changed_fields=changed))
+            changed = [_changed_name(docs, fe) for fe in field_edits]
+            files.append(FileChange(path=path, before=before, after=after, changed_fields=changed))
+        for kustomization, new_files in sorted(listed.items()):
+            files.append(_list_patches(repo, kustomization, new_files))
+    except (InputError, OSError, UnicodeDecodeError) as exc:
+        for finding, _ in members:
+            result.skipped.append((finding.id, str(exc)))
+        return None
     findings = [f for f, _ in members]
     if not files:
         result.skipped.extend((f.id, "already at the proposed values") for f in findings)
@@ -155,6 +173,34 @@ def _build(
         monthly_cost_after=after_cost,
         base_sha=base_sha,
     )
+
+
+def _new_patch(index: RepoIndex, path: str, edits: list[PlannedEdit]) -> FileChange:
+    """A new strategic-merge patch file setting the edited fields of one workload."""
+    kind, _, name = (edits[0].location.new_patch_of or "/").partition("/")
+    obj = next((o for o in index.objects_of(kind) if o.name == name), None)
+    api_version = obj.data.get("apiVersion", "apps/v1") if obj else "apps/v1"
+    values = [(e.location.field, fe.value) for e in edits if (fe := _field_edit(e, [])) is not None]
+    header = {"apiVersion": api_version, "kind": kind, "metadata": {"name": name}}
+    after = "# costpilot: overrides for this overlay only (the base is shared with production)\n"
+    after += new_document(header, values)
+    changed = [f"{kind}/{name}:{field}" for field, _ in values]
+    return FileChange(path=path, before="", after=after, changed_fields=changed)
+
+
+def _list_patches(repo: Path, kustomization: str, new_files: list[str]) -> FileChange:
+    """The overlay's kustomization with the new patch files appended to ``patches``."""
+    before = resolve_in_repo(repo, kustomization).read_text()
+    data = (load_documents(before, kustomization) or [None])[0] or {}
+    folder = Path(kustomization).parent
+    after = before
+    for new in new_files:
+        rel = Path(new).relative_to(folder).as_posix()
+        if "patchesStrategicMerge" in data and "patches" not in data:
+            after = append_to_list(after, 0, "patchesStrategicMerge", rel, kustomization)
+        else:
+            after = append_to_list(after, 0, "patches", {"path": rel}, kustomization)
+    return FileChange(path=kustomization, before=before, after=after, changed_fields=["patches"])
 
 
 def _field_edit(edit: PlannedEdit, docs: list[Any]) -> FieldEdit | None:

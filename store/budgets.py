@@ -63,13 +63,20 @@ def _record(row: BudgetRow) -> BudgetRecord:
 
 
 def upsert_budget(
-    engine: Engine, scope_kind: str, scope_value: str, period: str, amount: Decimal, soft_amount: Decimal | None
+    engine: Engine,
+    scope_kind: str,
+    scope_value: str,
+    period: str,
+    amount: Decimal,
+    soft_amount: Decimal | None,
 ) -> tuple[BudgetRecord, bool]:
     """Create or replace the budget of (scope, period); returns (record, created)."""
     with session_scope(engine) as session:
         row = session.exec(
             select(BudgetRow).where(
-                BudgetRow.scope_kind == scope_kind, BudgetRow.scope_value == scope_value, BudgetRow.period == period
+                BudgetRow.scope_kind == scope_kind,
+                BudgetRow.scope_value == scope_value,
+                BudgetRow.period == period,
             )
         ).first()
         created = row is None
@@ -97,7 +104,9 @@ def delete_budget(engine: Engine, scope_kind: str, scope_value: str, period: str
     with session_scope(engine) as session:
         row = session.exec(
             select(BudgetRow).where(
-                BudgetRow.scope_kind == scope_kind, BudgetRow.scope_value == scope_value, BudgetRow.period == period
+                BudgetRow.scope_kind == scope_kind,
+                BudgetRow.scope_value == scope_value,
+                BudgetRow.period == period,
             )
         ).first()
         if row is None:

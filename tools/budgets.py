@@ -167,7 +167,9 @@ def budget_status(backend: ibis.BaseBackend, budgets: list[BudgetRecord], as_of:
         as_of=as_of,
         budgets=statuses,
         provenance=Provenance(
-            tool="budgets", engine=backend.name, query="spend to date + forecast_spend per budget scope",
+            tool="budgets",
+            engine=backend.name,
+            query="spend to date + forecast_spend per budget scope",
             rows_scanned=rows_scanned,
         ),  # fmt: skip
     )

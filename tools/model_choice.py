@@ -97,8 +97,11 @@ class ModelChoice(BaseModel):
             current={"model": self.model},
             proposed={"model": self.proposed_model},
             evidence={
-                "team": self.team, "min_tier": self.min_tier, "min_context": self.min_context,
-                "window_days": self.window_days, "tokens": self.tokens,
+                "team": self.team,
+                "min_tier": self.min_tier,
+                "min_context": self.min_context,
+                "window_days": self.window_days,
+                "tokens": self.tokens,
                 "candidates": [{**c.model_dump(mode="json")} for c in self.candidates],
             },
             monthly_cost_now=self.monthly_cost_now,
@@ -115,8 +118,13 @@ class ModelChoice(BaseModel):
 
 def price_volumes(volumes: Sequence[TokenVolume], price: ModelPrice) -> Decimal:
     """Exact USD of the volumes at one model's per-token prices."""
-    return sum((price.cost(v.prompt_tokens, v.completion_tokens, v.cache_read_tokens, v.cache_creation_tokens)
-                for v in volumes), Decimal(0))
+    return sum(
+        (
+            price.cost(v.prompt_tokens, v.completion_tokens, v.cache_read_tokens, v.cache_creation_tokens)
+            for v in volumes
+        ),
+        Decimal(0),
+    )
 
 
 def choose_models(
@@ -134,7 +142,8 @@ def choose_models(
     for name, needs in routing.features.items():
         vols = by_feature.get(name, [])
         tokens = {
-            "prompt": sum(v.prompt_tokens for v in vols), "completion": sum(v.completion_tokens for v in vols),
+            "prompt": sum(v.prompt_tokens for v in vols),
+            "completion": sum(v.completion_tokens for v in vols),
             "cache_read": sum(v.cache_read_tokens for v in vols),
             "cache_creation": sum(v.cache_creation_tokens for v in vols),
         }
@@ -144,8 +153,14 @@ def choose_models(
             price = price_of(model)
             if price is None or allowed.tier < needs.min_tier or allowed.context_window < needs.min_context:
                 continue
-            candidates.append(ModelCost(model=model, tier=allowed.tier, context_window=allowed.context_window,
-                                        monthly_cost=round_cents(price_volumes(vols, price) * scale)))
+            candidates.append(
+                ModelCost(
+                    model=model,
+                    tier=allowed.tier,
+                    context_window=allowed.context_window,
+                    monthly_cost=round_cents(price_volumes(vols, price) * scale),
+                )
+            )
         candidates.sort(key=lambda c: (c.monthly_cost, c.model))
         now = round_cents(price_volumes(vols, current_price) * scale) if current_price else Decimal(0)
         best = candidates[0] if candidates else None
@@ -157,11 +172,22 @@ def choose_models(
             status, proposed, after = "already_cheapest", None, now
         else:
             status, proposed, after = "cheaper", best.model, best.monthly_cost
-        out.append(ModelChoice(
-            feature=name, team=needs.team, model=needs.model, proposed_model=proposed,
-            min_tier=needs.min_tier, min_context=needs.min_context, window_days=window_days, tokens=tokens,
-            monthly_cost_now=now, monthly_cost_after=after, monthly_savings=now - after,
-            candidates=candidates, status=status,
-        ))
+        out.append(
+            ModelChoice(
+                feature=name,
+                team=needs.team,
+                model=needs.model,
+                proposed_model=proposed,
+                min_tier=needs.min_tier,
+                min_context=needs.min_context,
+                window_days=window_days,
+                tokens=tokens,
+                monthly_cost_now=now,
+                monthly_cost_after=after,
+                monthly_savings=now - after,
+                candidates=candidates,
+                status=status,
+            )
+        )
     out.sort(key=lambda c: (-c.monthly_savings, c.feature))
     return out

@@ -13,6 +13,7 @@ from domain.money import Money, decimal_str
 from domain.period import Period
 from domain.provenance import Provenance
 from warehouse.config import ALLOCATION_DIMENSIONS, UNTAGGED
+from warehouse.facts import FACT_TABLE
 from warehouse.query import resolve_dimensions, spend_breakdown
 
 RATIO = Decimal("0.0001")
@@ -62,7 +63,8 @@ class MoversResult(BaseModel):
     delta_pct: Decimal | None
     movers: list[Mover]
     untagged_share: dict[str, Decimal | None] = Field(
-        default_factory=dict, description="per allocation dimension in --by: untagged cost / total (current period)"
+        default_factory=dict,
+        description="per allocation dimension in --by: untagged cost / total (current period)",
     )
     provenance: Provenance
 
@@ -88,8 +90,12 @@ def compute_movers(
         delta = cur - prev
         movers.append(
             Mover(
-                dims=dict(zip(by, key, strict=True)), current=cur, previous=prev, delta=delta,
-                delta_pct=_ratio(delta, prev), share_of_delta=_ratio(delta, total_delta),
+                dims=dict(zip(by, key, strict=True)),
+                current=cur,
+                previous=prev,
+                delta=delta,
+                delta_pct=_ratio(delta, prev),
+                share_of_delta=_ratio(delta, total_delta),
             )  # fmt: skip
         )
     movers.sort(key=lambda m: (-abs(m.delta), tuple(m.dims.values())))
@@ -108,14 +114,17 @@ def movers(
     compare: Period | None = None,
     filters: dict[str, list[str]] | None = None,
     top: int = 10,
+    table: str = FACT_TABLE,
 ) -> MoversResult:
     """Spend change from ``compare`` (default: the same length just before) to ``period``."""
     compare = compare or period.previous()
-    resolve_dimensions(by, backend)
-    now = spend_breakdown(backend, period, by, filters)
-    before = spend_breakdown(backend, compare, by, filters)
+    resolve_dimensions(by, backend, table)
+    now = spend_breakdown(backend, period, by, filters, table=table)
+    before = spend_breakdown(backend, compare, by, filters, table=table)
     if now.rows_scanned == 0 and before.rows_scanned == 0:
-        raise DataError(f"no cost rows in {period.label()} nor in {compare.label()}; check --period or --filter")
+        raise DataError(
+            f"no cost rows in {period.label()} nor in {compare.label()}; check --period or --filter"
+        )
     if now.currency and before.currency and now.currency != before.currency:
         raise DataError(f"the periods are billed in different currencies ({now.currency}, {before.currency})")
     rows, total_now, total_before, untagged = compute_movers(now.rows, before.rows, by, top)

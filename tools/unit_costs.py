@@ -13,6 +13,7 @@ from domain.money import Money
 from domain.period import Period
 from domain.provenance import Provenance
 from warehouse.config import UNTAGGED
+from warehouse.facts import FACT_TABLE
 from warehouse.query import scoped
 
 AI_CATEGORY = "AI and Machine Learning"
@@ -61,10 +62,17 @@ def compute_unit_costs(rows: list[dict[str, Any]]) -> list[UnitCost]:
         tokens, requests, cost = parts[0] + parts[1], int(r.get("requests") or 0), r["cost"] or Decimal(0)
         out.append(
             UnitCost(
-                feature=str(r["feature"]), model=str(r["model"]), cost=cost, tokens=tokens,
-                prompt_tokens=parts[0], completion_tokens=parts[1], cache_read_tokens=parts[2],
-                cache_creation_tokens=parts[3], requests=requests,
-                cost_per_1k_tokens=_per(cost, tokens, 1000), cost_per_request=_per(cost, requests),
+                feature=str(r["feature"]),
+                model=str(r["model"]),
+                cost=cost,
+                tokens=tokens,
+                prompt_tokens=parts[0],
+                completion_tokens=parts[1],
+                cache_read_tokens=parts[2],
+                cache_creation_tokens=parts[3],
+                requests=requests,
+                cost_per_1k_tokens=_per(cost, tokens, 1000),
+                cost_per_request=_per(cost, requests),
             )  # fmt: skip
         )
     out.sort(key=lambda u: (-u.cost, u.feature, u.model))
@@ -72,14 +80,19 @@ def compute_unit_costs(rows: list[dict[str, Any]]) -> list[UnitCost]:
 
 
 def unit_costs(
-    backend: ibis.BaseBackend, period: Period, filters: dict[str, list[str]] | None = None
+    backend: ibis.BaseBackend,
+    period: Period,
+    filters: dict[str, list[str]] | None = None,
+    table: str = FACT_TABLE,
 ) -> UnitCostsResult:
     """Cost per 1k tokens and per request for every (feature, model) with AI spend in ``period``."""
-    scope = scoped(backend, period, filters)
+    scope = scoped(backend, period, filters, table)
     scope = scope.filter(scope.ServiceCategory == AI_CATEGORY)
     metrics: dict[str, Any] = {"cost": scope.EffectiveCost.sum(), "rows": scope.count()}
     for column in TOKEN_COLUMNS:
-        metrics[column] = scope[column].cast("int64").fill_null(0).sum() if column in scope.columns else ibis.literal(0)
+        metrics[column] = (
+            scope[column].cast("int64").fill_null(0).sum() if column in scope.columns else ibis.literal(0)
+        )
     # A gateway log row is one request unless it says how many it holds.
     metrics["requests"] = scope.x_requests.cast("int64").fill_null(1).sum()
     keys = [
@@ -93,7 +106,9 @@ def unit_costs(
         raise DataError(f"no AI usage rows ({AI_CATEGORY}) in {period.label()}; ingest LLM usage logs first")
     currencies = scope.select("BillingCurrency").distinct().to_pyarrow().column(0).to_pylist()
     if len(currencies) > 1:
-        raise DataError(f"AI spend in {period.label()} mixes currencies ({', '.join(sorted(map(str, currencies)))})")
+        raise DataError(
+            f"AI spend in {period.label()} mixes currencies ({', '.join(sorted(map(str, currencies)))})"
+        )
     rows = compute_unit_costs(data)
     total = sum((r.cost for r in rows), Decimal(0))
     untagged = sum((r.cost for r in rows if r.feature == UNTAGGED), Decimal(0))

@@ -93,6 +93,9 @@ EXTRA_COLUMNS: dict[str, str] = {
     "x_source_file": "VARCHAR",
     "x_source_sha256": "VARCHAR",
     "x_source_row": "BIGINT",
+    # Set only while a load is in flight (rows are validated and written in one pass; rejected
+    # ones are moved to the rejected-rows file before commit), so always NULL in committed data.
+    "x_reject_reason": "VARCHAR",
 }
 
 

@@ -45,7 +45,7 @@ def inspect_focus_file(con: duckdb.DuckDBPyConnection, path: Path) -> SourceSpec
     fmt = sniff_format(path, ("csv", "parquet"))
     read = _read_sql(path, fmt)
     try:
-        header = [row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {read}").fetchall()]
+        described = con.execute(f"DESCRIBE SELECT * FROM {read}").fetchall()
     except duckdb.Error as exc:
         raise FileRejected(
             str(path), f"cannot be read as {fmt.upper()}: {str(exc).splitlines()[0]}"
@@ -56,7 +56,8 @@ def inspect_focus_file(con: duckdb.DuckDBPyConnection, path: Path) -> SourceSpec
     columns: list[str] = []
     extras: list[str] = []
     seen: dict[str, str] = {}
-    for name in header:
+    source_types: dict[str, str] = {}
+    for name, source_type, *_ in described:
         if fmt == "parquet" and name == "file_row_number":
             continue
         focus = known.get(name.strip().lower())
@@ -69,6 +70,7 @@ def inspect_focus_file(con: duckdb.DuckDBPyConnection, path: Path) -> SourceSpec
             )
         seen[target.lower()] = name
         renames.append(f"{ident(name)} AS {ident(target)}")
+        source_types[target] = str(source_type)
         columns.append(target)
         if not focus:
             extras.append(target)
@@ -84,6 +86,7 @@ def inspect_focus_file(con: duckdb.DuckDBPyConnection, path: Path) -> SourceSpec
         from_sql=from_sql,
         columns=columns,
         extra_columns=extras,
+        source_types=source_types,
     )
 
 

@@ -28,7 +28,6 @@ from warehouse.facts import (
 from warehouse.ingest_models import IngestResult, IngestStatus, Replacement
 from warehouse.sql import ident, literal
 
-STAGE = "__costpilot_stage"
 _CHARGE_FREQUENCY = {"usage-based": "Usage-Based", "recurring": "Recurring", "one-time": "One-Time"}
 
 
@@ -45,6 +44,8 @@ class SourceSpec:
     structural_rejects: list[tuple[int, str]] = field(default_factory=list)  # (row/line, reason)
     restate: bool = True  # a newer export replaces older ones of the same account + period
     extra_reasons: list[str] = field(default_factory=list)  # more SQL reason expressions
+    # Column types as the reader sees them; typed Parquet columns skip the text round trip.
+    source_types: dict[str, str] = field(default_factory=dict)
     # Called right after the source was scanned, for rows the reader itself could not parse.
     collect_rejects: Callable[[duckdb.DuckDBPyConnection], list[tuple[int, str]]] | None = None
 
@@ -54,9 +55,30 @@ def _clean(column: str) -> str:
     return f"NULLIF(NULLIF(TRIM(CAST({ident(column)} AS VARCHAR)), ''), 'NULL')"
 
 
-def _typed_expr(column: str) -> tuple[str, str | None]:
+_NATIVE = {
+    "DECIMAL": (
+        "DECIMAL",
+        "DOUBLE",
+        "FLOAT",
+        "BIGINT",
+        "INTEGER",
+        "HUGEINT",
+        "SMALLINT",
+        "UBIGINT",
+        "UINTEGER",
+    ),
+    "TIMESTAMP": ("TIMESTAMP", "DATE"),
+    "BIGINT": ("BIGINT", "INTEGER", "SMALLINT", "UBIGINT", "UINTEGER"),
+}
+
+
+def _typed_expr(column: str, source_type: str = "VARCHAR") -> tuple[str, str | None]:
     """(typed SQL expression, reason-if-unparseable SQL or None) for one source column."""
     sql_type = fact_columns().get(column, "VARCHAR")
+    target = "DECIMAL" if sql_type.startswith("DECIMAL") else sql_type
+    if source_type.upper().startswith(_NATIVE.get(target, ())):
+        # Already typed (Parquet): a direct cast; WITH TIME ZONE values become UTC wall time.
+        return f"CAST({ident(column)} AS {sql_type})", None
     src = _clean(column)
     if sql_type.startswith("DECIMAL"):
         typed, kind = f"TRY_CAST({src} AS {sql_type})", "a number"
@@ -126,7 +148,7 @@ def _stage_sql(spec: SourceSpec, config: WarehouseConfig, currency: str | None) 
     present = set(spec.columns)
     for name in fact_columns():
         if name in present:
-            typed, reason = _typed_expr(name)
+            typed, reason = _typed_expr(name, spec.source_types.get(name, "VARCHAR"))
             selects.append(f"{typed} AS {ident(name)}")
             if reason:
                 reasons.append(reason)
@@ -152,7 +174,8 @@ def _stage_sql(spec: SourceSpec, config: WarehouseConfig, currency: str | None) 
     return f"SELECT __row, {', '.join(selects)}, {reason} AS __reason FROM {spec.from_sql}"
 
 
-def _insert_sql(spec: SourceSpec, config: WarehouseConfig) -> str:
+def _insert_sql(spec: SourceSpec, config: WarehouseConfig, currency: str | None) -> str:
+    """One pass: validate, type and write every row; rejected ones carry x_reject_reason."""
     present = [c for c in fact_columns() if c in set(spec.columns)]
     targets = present + list(spec.extra_columns)
     values = [ident(c) for c in targets]
@@ -166,6 +189,7 @@ def _insert_sql(spec: SourceSpec, config: WarehouseConfig) -> str:
         "x_source_file": literal(str(spec.path)),
         "x_source_sha256": literal(spec.sha256),
         "x_source_row": "__row",
+        "x_reject_reason": "__reason",
     }
     if "x_cost_source" not in spec.columns:
         bookkeeping["x_cost_source"] = literal(spec.kind)
@@ -173,13 +197,16 @@ def _insert_sql(spec: SourceSpec, config: WarehouseConfig) -> str:
         targets.append(col)
         values.append(expr)
     cols = ", ".join(ident(c) for c in targets)
-    return f"INSERT INTO {FACT_TABLE} ({cols}) SELECT {', '.join(values)} FROM {STAGE} WHERE __reason IS NULL"
+    source = f"({_stage_sql(spec, config, currency)}) AS __src"
+    return f"INSERT INTO {FACT_TABLE} ({cols}) SELECT {', '.join(values)} FROM {source}"
 
 
 def _replace_older(con: duckdb.DuckDBPyConnection, spec: SourceSpec, batch_id: str) -> list[Replacement]:
     """Delete rows of earlier exports for the same (billing account, billing period)."""
     keys = con.execute(
-        f"SELECT DISTINCT BillingAccountId, BillingPeriodStart FROM {STAGE} WHERE __reason IS NULL"
+        f"SELECT DISTINCT BillingAccountId, BillingPeriodStart FROM {FACT_TABLE} "
+        "WHERE x_source_sha256 = ? AND x_reject_reason IS NULL",
+        [spec.sha256],
     ).fetchall()
     if not keys:
         return []
@@ -215,6 +242,26 @@ def _replace_older(con: duckdb.DuckDBPyConnection, spec: SourceSpec, batch_id: s
     return replacements
 
 
+def _move_rejects(con: duckdb.DuckDBPyConnection, spec: SourceSpec, target: Path) -> None:
+    """Write rejected rows (source, row, reason) to ``target`` and take them out of the table."""
+    con.execute("CREATE TEMP TABLE __rej (source VARCHAR, row BIGINT, reason VARCHAR)")
+    con.execute(
+        f"INSERT INTO __rej SELECT {literal(str(spec.path))}, x_source_row, x_reject_reason FROM {FACT_TABLE} "
+        "WHERE x_source_sha256 = ? AND x_reject_reason IS NOT NULL",
+        [spec.sha256],
+    )
+    if spec.structural_rejects:
+        con.executemany(
+            "INSERT INTO __rej VALUES (?, ?, ?)",
+            [(str(spec.path), row, reason) for row, reason in spec.structural_rejects],
+        )
+    con.execute(f"COPY (SELECT * FROM __rej ORDER BY row) TO {literal(str(target))} (HEADER, DELIMITER ',')")
+    con.execute("DROP TABLE __rej")
+    con.execute(
+        f"DELETE FROM {FACT_TABLE} WHERE x_source_sha256 = ? AND x_reject_reason IS NOT NULL", [spec.sha256]
+    )
+
+
 def already_ingested(con: duckdb.DuckDBPyConnection, sha256: str) -> bool:
     return bool(con.execute(f"SELECT 1 FROM {INGESTS_TABLE} WHERE sha256 = ?", [sha256]).fetchall())
 
@@ -246,28 +293,18 @@ def load_source(
     try:
         for name in spec.extra_columns:
             con.execute(f"ALTER TABLE {FACT_TABLE} ADD COLUMN IF NOT EXISTS {ident(name)} VARCHAR")
-        con.execute(f"CREATE TEMP TABLE {STAGE} AS {_stage_sql(spec, config, currency)}")
-        (rows_parsed,) = con.execute(f"SELECT count(*) FROM {STAGE}").fetchone()  # type: ignore[misc]
+        con.execute(_insert_sql(spec, config, currency))
+        rows_parsed, value_rejects = con.execute(  # type: ignore[misc]
+            f"SELECT count(*), count(x_reject_reason) FROM {FACT_TABLE} WHERE x_source_sha256 = ?",
+            [spec.sha256],
+        ).fetchone()
         if spec.collect_rejects:
             spec.structural_rejects = spec.collect_rejects(con)
-        replaced = _replace_older(con, spec, batch_id) if spec.restate else []
-        con.execute(_insert_sql(spec, config))
-        (loaded,) = con.execute(f"SELECT count(*) FROM {STAGE} WHERE __reason IS NULL").fetchone()  # type: ignore[misc]
-        rejected = rows_parsed - loaded + len(spec.structural_rejects)
+        loaded = rows_parsed - value_rejects
+        rejected = value_rejects + len(spec.structural_rejects)
         if rejected:
-            con.execute("CREATE TEMP TABLE __rej (source VARCHAR, row BIGINT, reason VARCHAR)")
-            con.execute(
-                f"INSERT INTO __rej SELECT {literal(str(spec.path))}, __row, __reason FROM {STAGE} WHERE __reason IS NOT NULL"
-            )
-            if spec.structural_rejects:
-                con.executemany(
-                    "INSERT INTO __rej VALUES (?, ?, ?)",
-                    [(str(spec.path), row, reason) for row, reason in spec.structural_rejects],
-                )
-            con.execute(
-                f"COPY (SELECT * FROM __rej ORDER BY row) TO {literal(str(tmp_rejected))} (HEADER, DELIMITER ',')"
-            )
-            con.execute("DROP TABLE __rej")
+            _move_rejects(con, spec, tmp_rejected)
+        replaced = _replace_older(con, spec, batch_id) if spec.restate else []
         con.execute(
             f"INSERT INTO {INGESTS_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
             [
@@ -282,7 +319,6 @@ def load_source(
                 batch_id,
             ],
         )
-        con.execute(f"DROP TABLE {STAGE}")
         con.execute("COMMIT")
     except duckdb.Error as exc:
         con.execute("ROLLBACK")

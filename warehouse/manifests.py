@@ -2,8 +2,8 @@
 
 Every ``*.yaml`` / ``*.yml`` file (all documents) is read with ruamel.yaml's safe loader;
 files that are not Kubernetes objects (Helm templates, kustomizations, the AI routing config) are
-skipped. A manifest without ``metadata.namespace`` counts for the namespace ``default`` unless
-a ``kustomization.yaml`` in the same folder sets ``namespace``.
+skipped. Kustomize folders are rendered (resources, patches, namespace); a plain manifest without
+``metadata.namespace`` counts for the namespace ``default``.
 """
 
 from __future__ import annotations
@@ -97,19 +97,6 @@ def _yaml_files(root: Path) -> Iterator[Path]:
             yield path
 
 
-def _folder_namespace(folder: Path, yaml: YAML) -> str | None:
-    for name in ("kustomization.yaml", "kustomization.yml"):
-        path = folder / name
-        if path.is_file():
-            try:
-                doc = yaml.load(path.read_text())
-            except YAMLError:
-                return None
-            if isinstance(doc, dict) and isinstance(doc.get("namespace"), str):
-                return doc["namespace"]
-    return None
-
-
 def _pod_spec(doc: dict[str, Any]) -> dict[str, Any] | None:
     spec = doc.get("spec") or {}
     if doc.get("kind") == "CronJob":
@@ -156,51 +143,141 @@ def _hpa(doc: dict[str, Any], namespace: str, file: str) -> HpaTarget | None:
     )
 
 
+def _merge(base: Any, patch: Any) -> Any:
+    """Strategic-merge enough for resources: maps merge, lists of named items merge by name."""
+    if isinstance(base, dict) and isinstance(patch, dict):
+        out = dict(base)
+        for key, value in patch.items():
+            out[key] = _merge(base[key], value) if key in base else value
+        return out
+    if (
+        isinstance(base, list)
+        and isinstance(patch, list)
+        and all(isinstance(i, dict) and "name" in i for i in [*base, *patch])
+    ):
+        merged = {i["name"]: i for i in base}
+        for item in patch:
+            merged[item["name"]] = _merge(merged[item["name"]], item) if item["name"] in merged else item
+        return list(merged.values())
+    return patch
+
+
+class _Kustomize:
+    """Just enough of ``kustomize build`` to know which namespace and resources a manifest ends up with."""
+
+    def __init__(self, root: Path, docs: dict[Path, list[Any]]) -> None:
+        self.root, self.docs = root, docs
+        self.used: set[Path] = set()  # files rendered through a kustomization or used as patches
+
+    @staticmethod
+    def file_of(folder: Path) -> Path | None:
+        for name in ("kustomization.yaml", "kustomization.yml", "Kustomization"):
+            if (folder / name).is_file():
+                return folder / name
+        return None
+
+    def render(self, kfile: Path, seen: frozenset[Path] = frozenset()) -> list[tuple[dict[str, Any], Path]]:
+        if kfile in seen:
+            return []
+        self.used.add(kfile)
+        spec = next((d for d in self.docs.get(kfile, []) if isinstance(d, dict)), {})
+        objects: list[tuple[dict[str, Any], Path]] = []
+        for entry in spec.get("resources") or []:
+            target = (kfile.parent / str(entry)).resolve()
+            if target.is_dir() and (inner := self.file_of(target)):
+                objects.extend(self.render(inner, seen | {kfile}))
+            elif target in self.docs:
+                self.used.add(target)
+                objects.extend((d, target) for d in self.docs[target] if isinstance(d, dict))
+        patches = [p.get("path") if isinstance(p, dict) else p for p in spec.get("patches") or []]
+        patches += list(spec.get("patchesStrategicMerge") or [])
+        for rel in patches:
+            target = (kfile.parent / str(rel)).resolve() if rel else None
+            for patch in self.docs.get(target, []) if target else []:
+                self.used.add(target)  # type: ignore[arg-type]
+                if not isinstance(patch, dict):
+                    continue
+                name = (patch.get("metadata") or {}).get("name")
+                objects = [
+                    (_merge(d, patch), f)
+                    if d.get("kind") == patch.get("kind") and (d.get("metadata") or {}).get("name") == name
+                    else (d, f)
+                    for d, f in objects
+                ]
+        if isinstance(spec.get("namespace"), str):  # the outermost kustomization's namespace wins
+            objects = [
+                ({**d, "metadata": {**(d.get("metadata") or {}), "namespace": spec["namespace"]}}, f)
+                for d, f in objects
+            ]
+        return objects
+
+
 def read_manifests(root: Path) -> ManifestIndex:
-    """HPA targets and container resources of every workload under ``root`` (read-only)."""
+    """HPA targets and container resources of every workload under ``root`` (read-only).
+
+    Folders with a ``kustomization.yaml`` are rendered (resources, strategic-merge patches,
+    namespace) from each top-level kustomization; other manifests are read as they are.
+    """
     yaml = YAML(typ="safe", pure=True)
     index = ManifestIndex()
     if not root.is_dir():
         return index
-    ns_by_folder: dict[Path, str | None] = {}
+    root = root.resolve()
+    docs: dict[Path, list[Any]] = {}
     for path in _yaml_files(root):
         try:
-            docs = list(yaml.load_all(path.read_text()))
+            docs[path.resolve()] = list(yaml.load_all(path.read_text()))
         except (YAMLError, UnicodeDecodeError):
             continue  # not YAML we can read (e.g. a Helm template); nothing to learn from it
-        index.files_read += 1
-        if path.parent not in ns_by_folder:
-            ns_by_folder[path.parent] = _folder_namespace(path.parent, yaml)
-        for doc in docs:
-            if not isinstance(doc, dict) or not isinstance(doc.get("metadata"), dict):
-                continue
-            meta = doc["metadata"]
-            namespace = meta.get("namespace") or ns_by_folder[path.parent] or "default"
-            kind, name = doc.get("kind"), meta.get("name")
-            if not isinstance(name, str):
-                continue
-            rel = str(path.relative_to(root))
-            if kind == "HorizontalPodAutoscaler":
-                hpa = _hpa(doc, namespace, rel)
-                if hpa:
-                    index.hpas.append(hpa)
-            elif kind in WORKLOAD_KINDS:
-                pod = _pod_spec(doc)
-                if pod is None:
-                    continue
-                for section, default_type in (("containers", "regular"), ("initContainers", "init")):
-                    for c in pod.get(section) or []:
-                        if not isinstance(c, dict) or not c.get("name"):
-                            continue
-                        ctype = (
-                            "sidecar"
-                            if default_type == "init" and c.get("restartPolicy") == "Always"
-                            else default_type
-                        )
-                        index.containers.append(
-                            ContainerSpec(namespace, kind, name, str(c["name"]), ctype, *_resources(c), rel)
-                        )
+    index.files_read = len(docs)
+    kz = _Kustomize(root, docs)
+    kfiles = [p for p in docs if p.name in ("kustomization.yaml", "kustomization.yml")]
+    referenced: set[Path] = set()
+    for kfile in kfiles:
+        spec = next((d for d in docs[kfile] if isinstance(d, dict)), {})
+        for entry in spec.get("resources") or []:
+            target = (kfile.parent / str(entry)).resolve()
+            if target.is_dir() and (inner := kz.file_of(target)):
+                referenced.add(inner.resolve())
+    rendered: list[tuple[dict[str, Any], Path]] = []
+    for kfile in kfiles:
+        if kfile not in referenced:
+            rendered.extend(kz.render(kfile))
+    for path, file_docs in docs.items():
+        if path not in kz.used:
+            rendered.extend((d, path) for d in file_docs if isinstance(d, dict))
+    seen: set[tuple[str, str, str, str]] = set()
+    for doc, path in rendered:
+        _index_doc(index, doc, str(path.relative_to(root)), seen)
     return index
+
+
+def _index_doc(
+    index: ManifestIndex, doc: dict[str, Any], rel: str, seen: set[tuple[str, str, str, str]]
+) -> None:
+    meta = doc.get("metadata")
+    if not isinstance(meta, dict) or not isinstance(meta.get("name"), str):
+        return
+    namespace, kind, name = str(meta.get("namespace") or "default"), doc.get("kind"), meta["name"]
+    if (namespace, str(kind), name, "") in seen:
+        return  # the same object rendered twice (two overlays of one base with one namespace)
+    seen.add((namespace, str(kind), name, ""))
+    if kind == "HorizontalPodAutoscaler":
+        hpa = _hpa(doc, namespace, rel)
+        if hpa:
+            index.hpas.append(hpa)
+        return
+    if kind not in WORKLOAD_KINDS or (pod := _pod_spec(doc)) is None:
+        return
+    for section, default_type in (("containers", "regular"), ("initContainers", "init")):
+        for c in pod.get(section) or []:
+            if not isinstance(c, dict) or not c.get("name"):
+                continue
+            native_sidecar = default_type == "init" and c.get("restartPolicy") == "Always"
+            ctype = "sidecar" if native_sidecar else default_type
+            index.containers.append(
+                ContainerSpec(namespace, kind, name, str(c["name"]), ctype, *_resources(c), rel)
+            )
 
 
 def read_routing(path: Path) -> dict[str, Any]:

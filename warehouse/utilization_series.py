@@ -15,6 +15,7 @@ which case run boundaries come from comparing dictionary indices instead of stri
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -71,21 +72,28 @@ def _ts_seconds(arr: pa.Array | pa.ChunkedArray) -> np.ndarray:
     typ = arr.type
     if pa.types.is_timestamp(typ):
         factor = {"s": 1, "ms": 1000, "us": 1_000_000, "ns": 1_000_000_000}[typ.unit]
-        raw = arr.cast(pa.int64()).to_numpy(zero_copy_only=False)
+        if arr.null_count:
+            raise DataError("timestamp column has empty values")
+        raw = np.asarray(arr.view(pa.int64()).to_numpy(zero_copy_only=False))
         return raw // factor if factor != 1 else raw
     if pa.types.is_integer(typ):
         return arr.to_numpy(zero_copy_only=False).astype(np.int64)
     raise DataError(f"timestamp column has type {typ}; expected a timestamp")
 
 
-def _floats(batch: pa.RecordBatch, name: str) -> np.ndarray:
+def _floats(batch: pa.RecordBatch, name: str, keep_float32: bool = False) -> np.ndarray:
+    """Float values with NaN for nulls. float32 usage columns stay float32 (exact in float64
+    later, half the memory); everything else becomes float64."""
     idx = batch.schema.get_field_index(name)
     if idx < 0:
         return np.full(batch.num_rows, np.nan)
     col = batch.column(idx)
-    if col.null_count:
-        col = pc.fill_null(col.cast(pa.float64()), np.nan)
-    return np.asarray(col.to_numpy(zero_copy_only=False), dtype=np.float64)
+    if not pa.types.is_floating(col.type):
+        col = col.cast(pa.float64())
+    values = np.asarray(col.to_numpy(zero_copy_only=False))  # nulls of a float column → NaN
+    if keep_float32 and values.dtype == np.float32:
+        return values
+    return values.astype(np.float64, copy=False)
 
 
 def _codes(col: pa.Array) -> np.ndarray:
@@ -118,8 +126,8 @@ class _Cutter:
             return
         rows = {
             "ts": _ts_seconds(batch.column("timestamp")),
-            "cpu": _floats(batch, "cpu_cores"),
-            "mem": _floats(batch, "memory_bytes"),
+            "cpu": _floats(batch, "cpu_cores", keep_float32=True),
+            "mem": _floats(batch, "memory_bytes", keep_float32=True),
             **{c: _floats(batch, c) for c in NUMERIC_OPTIONAL},
         }
         oom_idx = batch.schema.get_field_index("oom_killed")
@@ -131,7 +139,8 @@ class _Cutter:
         key_cols = [batch.column(c) for c in KEY_COLUMNS]
         type_idx = batch.schema.get_field_index("container_type")
         if type_idx >= 0:
-            key_cols.append(pc.fill_null(batch.column(type_idx), "regular"))
+            type_col = batch.column(type_idx)
+            key_cols.append(pc.fill_null(type_col, "regular") if type_col.null_count else type_col)
         change = np.zeros(n, dtype=bool)
         change[0] = True
         for col in key_cols[: len(KEY_COLUMNS)]:  # container_type is a property, not an identity
@@ -220,10 +229,9 @@ def _sorted_within(offsets: np.ndarray, data: dict[str, np.ndarray]) -> dict[str
     ts = data["ts"]
     if len(ts) < 2:
         return data
-    step = np.diff(ts)
-    inner = np.ones(len(ts) - 1, dtype=bool)
-    inner[offsets[1:-1] - 1] = False
-    if not (step[inner] < 0).any():
+    backwards = ts[1:] < ts[:-1]
+    backwards[offsets[1:-1] - 1] = False  # a new series may start earlier than the last ended
+    if not backwards.any():
         return data
     series = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
     order = np.lexsort((ts, series))
@@ -261,7 +269,24 @@ def parquet_batches(path: Path, batch_rows: int = BATCH_ROWS) -> Iterator[pa.Rec
     missing = [c for c in ("timestamp", *KEY_COLUMNS, "cpu_cores", "memory_bytes") if c not in names]
     if missing:
         raise FileRejected(str(path), f"not a utilization file: missing column(s) {', '.join(missing)}")
-    yield from pf.iter_batches(batch_size=batch_rows, columns=[c for c in _WANTED if c in names])
+    columns = [c for c in _WANTED if c in names]
+    small = [pf.metadata.row_group(rg).num_rows <= 4 * batch_rows for rg in range(pf.num_row_groups)]
+    if not all(small):  # huge row groups: slice them instead of holding one whole
+        yield from pf.iter_batches(batch_size=batch_rows, columns=columns)
+        return
+    # Whole row groups read much faster than iter_batches; the next one is read in a thread
+    # (pyarrow releases the GIL) while the caller computes on the current one.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(pf.read_row_group, 0, columns=columns) if pf.num_row_groups else None
+        for rg in range(pf.num_row_groups):
+            assert pending is not None
+            table = pending.result()
+            pending = (
+                pool.submit(pf.read_row_group, rg + 1, columns=columns)
+                if rg + 1 < pf.num_row_groups
+                else None
+            )
+            yield from table.to_batches()
 
 
 def parquet_time_range(path: Path) -> tuple[datetime, datetime] | None:

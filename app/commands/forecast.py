@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import typer
 from rich.table import Table
 
@@ -11,6 +13,18 @@ from domain.errors import InputError
 from tools.forecast import ENGINES, ForecastReport, forecast_spend
 from warehouse.dimensions import parse_dimensions, parse_filters
 from warehouse.query import open_backend
+
+
+def _amount(text: str | None) -> Decimal | None:
+    if text is None:
+        return None
+    try:
+        value = Decimal(text)
+    except ArithmeticError:
+        raise InputError(f"--budget {text!r}: not a number") from None
+    if not value.is_finite() or value <= 0:
+        raise InputError(f"--budget {text!r}: must be a positive amount")
+    return value
 
 
 def render_forecast(report: ForecastReport) -> None:
@@ -31,6 +45,11 @@ def render_forecast(report: ForecastReport) -> None:
             f"{money(m.lo80, currency)} – {money(m.hi80, currency)}" if m else "–",
         )  # fmt: skip
     console.print(table)
+    for f in report.forecasts:
+        if f.month_end and f.month_end.budget is not None:
+            label = ", ".join(f"{k}={v}" for k, v in f.series.items()) or "total"
+            when = f.month_end.budget_crossed_on or "not this month"
+            console.print(f"{label}: budget {money(f.month_end.budget, currency)} crossed {when}")
     for note in report.notes:
         console.print(note)
 
@@ -42,6 +61,9 @@ def forecast_command(
     horizon: int = typer.Option(30, "--horizon", help="days to forecast (1..366)"),
     history: int = typer.Option(365, "--history-days", min=8, max=3660, help="days of history to fit on"),
     engine: str = typer.Option("ets", "--engine", help=" | ".join(ENGINES)),
+    budget: str | None = typer.Option(
+        None, "--budget", help="month budget per series: report the day it is crossed"
+    ),
     json_output: bool = typer.Option(False, "--json", help="print one JSON document"),
 ) -> None:
     """Forecast daily spend (ETS, 80/95% intervals) and project the month end."""
@@ -51,7 +73,14 @@ def forecast_command(
     backend = open_backend(app_ctx.workspace.warehouse_path)
     try:
         report = forecast_spend(
-            backend, app_ctx.today, parse_dimensions(by), parse_filters(filters), horizon, history, engine
+            backend,
+            app_ctx.today,
+            parse_dimensions(by),
+            parse_filters(filters),
+            horizon,
+            history,
+            engine,
+            budget=_amount(budget),
         )
     finally:
         backend.disconnect()

@@ -12,7 +12,7 @@ from app import remediation
 from app.context import get_context
 from app.render import console, emit_json
 from domain.errors import DataError
-from gitops.pr_body import signed_usd
+from gitops.pr_body import signed_usd, usd
 from store import audit
 from store import proposals as store
 from store.proposals import Proposal, ProposalState
@@ -119,7 +119,8 @@ def show(
     _say(f"{p.id}  {p.state.value}  {p.change.title}")
     _say(f"branch {p.branch}  environment {p.environment}  requested by {p.requested_by}")
     _say(
-        f"monthly cost {signed_usd(p.change.monthly_delta)}: {p.change.monthly_cost_now} → {p.change.monthly_cost_after}"
+        f"monthly cost {usd(p.change.monthly_cost_now)} → {usd(p.change.monthly_cost_after)} "
+        f"({signed_usd(p.change.monthly_delta)}/month)"
     )
     _say(f"patch sha256 {p.patch_sha256}")
     if p.approved_by:
@@ -159,23 +160,33 @@ def reject(
     proposal_id: str = typer.Argument(..., metavar="ID"),
     as_user: str = typer.Option(..., "--as", help="approver (user id as in the approver lists)"),
     reason: str | None = typer.Option(None, "--reason", help="why, kept in the audit log"),
+    as_json: bool = typer.Option(False, "--json", help="one JSON document on stdout"),
 ) -> None:
     """Reject a proposal awaiting approval (or a blocked one)."""
     service = remediation.build_service(get_context(ctx))
     proposal = service.reject(proposal_id, as_user, reason=reason)
+    if as_json:
+        emit_json(_row(proposal) | {"decided_by": proposal.decided_by, "reason": proposal.reason})
+        return
     _say(
         f"{proposal.id}: rejected by {proposal.decided_by}"
         + (f" ({proposal.reason})" if proposal.reason else "")
     )
 
 
-def verify_audit(ctx: typer.Context) -> None:
+def verify_audit(
+    ctx: typer.Context,
+    as_json: bool = typer.Option(False, "--json", help="one JSON document on stdout (also when tampered)"),
+) -> None:
     """Re-compute the audit log's hash chain; a tampered event fails with its number (exit 2)."""
     service = remediation.build_service(get_context(ctx))
     result = audit.verify(service.engine)
+    if as_json:
+        emit_json(result)
     if not result.ok:
         raise DataError(f"audit log tampered at event {result.bad_seq}: {result.reason}")
-    _say(f"audit log intact: {result.events} events")
+    if not as_json:
+        _say(f"audit log intact: {result.events} events")
 
 
 def register(app: typer.Typer) -> None:

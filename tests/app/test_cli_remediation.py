@@ -262,6 +262,12 @@ def test_reject_is_final_and_the_same_patch_is_not_proposed_again(env: Path, run
     pid = awaiting_id(scan_json(run_cli), "api")
     result = run_cli("reject", pid, "--as", "U_BOB", "--reason", "not before Black Friday")
     assert result.code == 0 and result.out == f"{pid}: rejected by U_BOB (not before Black Friday)\n"
+    as_json = run_cli("reject", pid, "--as", "U_BOB", "--json")  # a repeat is answered, not refused
+    assert (
+        as_json.code == 0
+        and as_json.json()["state"] == "rejected"
+        and as_json.json()["decided_by"] == "U_BOB"
+    )
     rescan = scan_json(run_cli)
     api = next(p for p in rescan["proposals"] if p["id"] == pid)
     assert (api["state"], api["outcome"]) == ("rejected", "unchanged")
@@ -301,6 +307,10 @@ def test_list_and_show_text(env: Path, run_cli) -> None:  # type: ignore[no-unty
     )
     shown = run_cli("proposals", "show", web).out.splitlines()
     assert shown[0] == f"{web}  blocked  costpilot: right-size web in shop"
+    assert shown[1:3] == [
+        "branch costpilot/rightsize-requests/shop-deployment-web  environment nonprod  requested by costpilot",
+        "monthly cost $120.00 → $90.00 (-$30.00/month)",
+    ]
     assert any(line.startswith("  fail  enough-evidence: ") for line in shown)
     missing = run_cli("proposals", "show", "pnope")
     assert (

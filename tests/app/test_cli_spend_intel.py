@@ -176,3 +176,18 @@ def test_bad_input_is_one_line_and_exit_2(run_cli, home: Path, args: tuple[str, 
     res = run_cli("--as-of", AS_OF, *args)
     assert res.code == 2, res.out
     assert res.err.startswith("costpilot: error: ") and message in res.err and res.err.count("\n") == 1
+
+
+def test_forecast_budget_crossing(run_cli, home: Path) -> None:  # type: ignore[no-untyped-def]
+    doc = run_cli("--as-of", AS_OF, "forecast", "--budget", "20000", "--json").json()
+    month = doc["forecasts"][0]["month_end"]
+    assert month["budget"] == "20000"
+    # Cumulative April spend passes 20,000 on a forecast day before the month ends.
+    assert "2026-04-21" <= month["budget_crossed_on"] <= "2026-04-30"
+    assert Decimal(month["projected"]) > 20000
+    never = run_cli("--as-of", AS_OF, "forecast", "--budget", "99999999", "--json").json()
+    assert never["forecasts"][0]["month_end"]["budget_crossed_on"] is None
+    text = run_cli("--as-of", AS_OF, "forecast", "--budget", "20000")
+    assert "budget 20,000.00 USD crossed 2026-04-" in text.out
+    bad = run_cli("--as-of", AS_OF, "forecast", "--budget", "-1")
+    assert bad.code == 2 and "--budget '-1': must be a positive amount" in bad.err

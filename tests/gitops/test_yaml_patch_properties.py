@@ -86,3 +86,27 @@ def test_inserting_a_key_keeps_every_existing_line(
         idx = remaining.index(line)
         remaining = remaining[idx + 1 :]
     assert len(out.splitlines()) == len(text.splitlines()) + 1
+
+
+YAML_VALUES = st.recursive(
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(min_value=-(10**12), max_value=10**12),
+        st.floats(allow_nan=False, allow_infinity=False),
+        st.text(max_size=12),
+    ),
+    lambda children: st.one_of(
+        st.lists(children, max_size=4), st.dictionaries(st.text(max_size=6), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(docs=st.lists(YAML_VALUES, min_size=1, max_size=3))
+def test_fast_loader_reads_what_pyyaml_reads(docs: list[object]) -> None:
+    import yaml
+
+    text = yaml.safe_dump_all(docs, sort_keys=False)
+    assert load_documents(text) == list(yaml.safe_load_all(text))

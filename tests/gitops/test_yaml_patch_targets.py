@@ -126,7 +126,8 @@ def test_memory_quantities_and_formatting() -> None:
     assert format_memory(2 * 10**9, "1G") == "2G"
     assert format_memory(1000, None) == "1Mi"  # rounds up, never down
     assert format_cpu(Decimal("0.25")) == "250m"
-    assert format_cpu(Decimal("2"), "1") == 2
+    assert format_cpu(Decimal("2"), "1") == "2"
+    assert format_cpu(Decimal("2"), 1) == 2
     assert format_cpu(Decimal("0.0001")) == "1m"
     with pytest.raises(Exception, match="not a Kubernetes quantity"):
         parse_cpu("lots")

@@ -500,6 +500,46 @@ UNSAFE: dict[str, tuple[Case, str]] = {
         ),
         "declared-fields-only",
     ),
+    "kustomization edit drops an existing patch": (
+        lambda r: (
+            make_change(
+                r,
+                {"overlays/prod/kustomization.yaml": sub("  - path: patches/batch.yaml\n", "")},
+                [prod_api()],
+            ),
+            context(r),
+        ),
+        "declared-fields-only",
+    ),
+    "new overlay patch smuggles an image": (
+        lambda r: (
+            make_change(
+                r,
+                {
+                    "overlays/dev/patches/costpilot-deployment-api.yaml": _NEW_PATCH
+                    + "          image: evil/miner:1\n",
+                    "overlays/dev/kustomization.yaml": lambda t: (
+                        t + "  - path: patches/costpilot-deployment-api.yaml\n"
+                    ),
+                },
+                [rightsize("shop-dev", "api", {"cpu_request": "0.4"}, {**PEAKY, "cpu_p95": "0.3"})],
+            ),
+            context(r),
+        ),
+        "declared-fields-only",
+    ),
+    "sibling workload in a production-rendered file scaled to zero": (
+        lambda r: (
+            make_change(
+                r,
+                {"base/batch.yaml": sub("replicas: 1", "replicas: 0")},
+                [idle("shop-prod", "api", {"replicas": 2})],
+                "scale-idle-nonprod",
+            ),
+            context(r),
+        ),
+        "no-scale-to-zero-protected",
+    ),
     "replicaCount on an autoscaled chart": (
         lambda r: (
             make_change(
@@ -516,6 +556,19 @@ UNSAFE: dict[str, tuple[Case, str]] = {
     ),
 }
 
+_NEW_PATCH = """apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: api
+spec:
+  template:
+    spec:
+      containers:
+        - name: api
+          resources:
+            requests:
+              cpu: 400m
+"""
 _BOMB = "lol: &a [x, x, x, x, x, x, x, x, x]\nlol2: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\nlol3: [*b, *b, *b, *b, *b, *b, *b, *b]\n"
 
 
@@ -604,6 +657,30 @@ SAFE: dict[str, Case] = {
         r,
         [rightsize("shop-prod", "api", {"cpu_request": "0.4"}, {**PEAKY, "cpu_p95": "0.3"})],
         resources={"max_decrease_pct": 90, "max_limit_request_ratio": 8},
+    ),
+    "dev right-size in a new overlay patch": lambda r: _planned(
+        r,
+        [
+            rightsize(
+                "shop-dev",
+                "batch",
+                {"cpu_request": "0.3"},
+                {**PEAKY, "cpu_p95": "0.2", "memory_peak": 300 * MI},
+            )
+        ],
+    ),
+    "hand-written new overlay patch listed in its kustomization": lambda r: (
+        make_change(
+            r,
+            {
+                "overlays/dev/patches/costpilot-deployment-api.yaml": _NEW_PATCH,
+                "overlays/dev/kustomization.yaml": lambda t: (
+                    t + "  - path: patches/costpilot-deployment-api.yaml\n"
+                ),
+            },
+            [rightsize("shop-dev", "api", {"cpu_request": "0.4"}, {**PEAKY, "cpu_p95": "0.3"})],
+        ),
+        context(r),
     ),
     "cooldown elapsed": lambda r: (
         make_change(r, {PATCH: sub('cpu: "2"', "cpu: 1900m")}, [prod_api()]),

@@ -92,7 +92,7 @@ def test_each_kind_goes_to_its_playbook_and_target_file(repo: Path) -> None:
     assert "-  minReplicas: 2\n+  minReplicas: 1" in hpa.diff
 
 
-def test_off_hours_schedule_becomes_downscaler_annotations(repo: Path) -> None:
+def test_off_hours_schedule_becomes_downscaler_annotations_in_a_new_overlay_patch(repo: Path) -> None:
     schedule = {
         "timezone": "UTC",
         "scale_up_cron": "0 8 * * 1,2,3,4,5",
@@ -101,13 +101,43 @@ def test_off_hours_schedule_becomes_downscaler_annotations(repo: Path) -> None:
     assert uptime_annotation(schedule) == "Mon-Fri 08:00-19:00 UTC"
     finding = idle("shop-dev", "batch", {"replicas_off_hours": 0, "schedule": schedule})
     [change] = plan_changes([finding], repo, load_playbooks(), load_policy(repo))
+    # base/batch.yaml is also rendered by production, which does not override annotations:
+    # the change goes into a new patch of the dev overlay, listed in its kustomization.
+    new, kustomization = change.files
+    assert (new.path, new.before) == ("overlays/dev/patches/costpilot-deployment-batch.yaml", "")
+    assert new.after.endswith(
+        "metadata:\n  name: batch\n  annotations:\n"
+        '    downscaler/uptime: "Mon-Fri 08:00-19:00 UTC"\n    downscaler/downtime-replicas: "0"\n'
+    )
+    assert kustomization.path == "overlays/dev/kustomization.yaml"
+    assert kustomization.after == kustomization.before + "  - path: patches/costpilot-deployment-batch.yaml\n"
+    report = validate(change, context(repo))
+    assert report.passed, [r.message for r in report.failures]
+    off = [r for r in report.results if r.rule_id == "no-scale-to-zero-protected"]
+    assert off[0].message == "shop-dev/Deployment/batch: scale to zero in non-production namespace shop-dev"
+
+
+def test_dev_rightsize_of_a_shared_base_gets_its_own_overlay_patch(repo: Path) -> None:
+    ev = {**EV, "cpu_p95": "0.15", "memory_peak": 300 * MI}
+    finding = rightsize("shop-dev", "batch", {"cpu_request": "0.3", "memory_request": 400 * MI}, ev)
+    [change] = plan_changes([finding], repo, load_playbooks(), load_policy(repo))
+    assert [f.path for f in change.files] == [
+        "overlays/dev/patches/costpilot-deployment-batch.yaml",
+        "overlays/dev/kustomization.yaml",
+    ]
     assert (
-        '  annotations:\n    downscaler/uptime: "Mon-Fri 08:00-19:00 UTC"\n    downscaler/downtime-replicas: "0"\nspec:'
+        "        - name: batch\n          resources:\n            requests:\n              cpu: 300m\n"
         in change.files[0].after
     )
     report = validate(change, context(repo))
-    # base/batch.yaml is also rendered by production, which has no such annotation override
-    assert {r.rule_id for r in report.failures} == {"blast-radius"}
+    assert report.passed, [r.message for r in report.failures]
+    steps = [r.message for r in report.results if r.rule_id == "max-change-per-step"]
+    assert steps[0].endswith("cpu request 250m → 300m (+20.0%) within ±200%")  # against the base value
+    # the same finding for production edits the base (no overlay overrides it there... but prod
+    # renders it, so it is production's own value) and the dev overlay is left alone
+    prod = rightsize("shop-prod", "batch", {"cpu_request": "0.2"}, ev)
+    [change] = plan_changes([prod], repo, load_playbooks(), load_policy(repo))
+    assert [f.path for f in change.files] == ["base/batch.yaml"]
 
 
 def test_grouping_splits_to_respect_the_blast_radius(repo: Path) -> None:
@@ -161,3 +191,30 @@ def test_example_repo_plans_where_its_readme_says() -> None:
     result = plan(findings, EXAMPLE, load_playbooks(), load_policy(EXAMPLE))
     paths = sorted(f.path for c in result.changes for f in c.files)
     assert paths == ["ai/routing.yaml", "overlays/prod/payments/patches/payments-api.yaml"]
+
+
+def test_bad_proposed_values_skip_the_finding(repo: Path) -> None:
+    findings = [
+        rightsize("shop-prod", "api", {"cpu_request": "lots"}, EV),
+        rightsize("shop-prod", "web", {"memory_request": -5}, EV),
+        rightsize("shop-prod", "batch", {"cpu_request": "300m"}, EV),  # a quantity string is fine
+    ]
+    result = plan(findings, repo, load_playbooks(), load_policy(repo))
+    reasons = sorted(r.split(": ", 1)[1] for _, r in result.skipped)
+    assert reasons == [
+        "proposed cpu_request 'lots' is not a quantity",
+        "proposed memory_request -5 is not positive",
+    ]
+    assert [c.target_slug for c in result.changes] == ["shop-prod-deployment-batch"]
+
+
+def test_bad_idle_proposals_skip_with_a_reason(repo: Path) -> None:
+    findings = [
+        idle("shop-dev", "batch", {"replicas": "none"}),
+        idle("shop-dev", "api", {"replicas_off_hours": 0, "schedule": "weekdays"}),
+    ]
+    result = plan(findings, repo, load_playbooks(), load_policy(repo))
+    assert result.changes == []
+    reasons = sorted(r for _, r in result.skipped)
+    assert reasons[0].endswith("proposed replicas 'none' is not a replica count")
+    assert reasons[1] == "unreadable schedule 'weekdays'"

@@ -219,3 +219,28 @@ def test_two_replicas_racing_to_approve_give_one_winner(backend: str, request: p
     assert approved.approved_by == f"U{results.index(True)}"
     assert actions(engine, proposal.id).count("approved") == 1
     assert audit.verify(engine).ok
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_two_scans_recording_the_same_change_give_one_proposal(
+    backend: str, request: pytest.FixtureRequest
+) -> None:
+    engine: Engine = request.getfixturevalue(f"{backend}_engine")
+    other = store.create_engine_for(str(engine.url.render_as_string(hide_password=False)))
+    change = make_change()
+    report = make_report(change)
+    outcomes: list[RecordOutcome] = []
+
+    def scan(e: Engine, i: int) -> bool:
+        result = store.record(e, change, report, environment="dev", requested_by="bot", ttl=TTL, now=NOW)
+        outcomes.append(result.outcome)
+        return True
+
+    try:
+        _race([engine, other, engine, other], scan)
+    finally:
+        other.dispose()
+    assert sorted(outcomes) == [RecordOutcome.created] + [RecordOutcome.unchanged] * 3
+    assert len(store.list_proposals(engine)) == 1
+    assert actions(engine, store.list_proposals(engine)[0].id) == ["drafted", "awaiting_approval"]
+    assert audit.verify(engine).ok

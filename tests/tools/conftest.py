@@ -50,10 +50,16 @@ def synthetic_rows(days: int = DAYS, truth: tuple = TRUTH, seed: int = 7) -> lis
         for team, base in TEAMS.items():
             for service, (category, share) in SERVICES.items():
                 for region, region_share in REGIONS.items():
-                    cost = base * share * region_share * WEEK[day.weekday()] * (1 + 0.04 * rng.standard_normal())
+                    cost = (
+                        base * share * region_share * WEEK[day.weekday()] * (1 + 0.04 * rng.standard_normal())
+                    )
                     cost *= 1 + 0.001 * i  # a gentle growth trend
                     for t_team, t_service, first, last, _kind, extra in truth:
-                        if (team, service) == (t_team, t_service) and first <= day <= last and region == "us-east-1":
+                        if (
+                            (team, service) == (t_team, t_service)
+                            and first <= day <= last
+                            and region == "us-east-1"
+                        ):
                             cost += extra
                     amount = f"{math.floor(max(cost, 0.0) * 1e6) / 1e6:.6f}"
                     rows.append({
@@ -104,7 +110,9 @@ def write_focus(path: Path, rows: list[dict[str, str]]) -> Path:
     return path
 
 
-def ingest(warehouse: Path, files: list[Path], rejected: Path, llm_logs: list[Path] = (), strict: bool = True) -> None:  # type: ignore[assignment]
+def ingest(
+    warehouse: Path, files: list[Path], rejected: Path, llm_logs: list[Path] = (), strict: bool = True
+) -> None:  # type: ignore[assignment]
     from warehouse.config import WarehouseConfig
     from warehouse.ingest_focus import ingest_focus_files
     from warehouse.ingest_llm import ingest_llm_files

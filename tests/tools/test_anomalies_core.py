@@ -106,7 +106,9 @@ def test_injected_spikes_are_found_with_high_precision_and_recall() -> None:
     hit = rng.choice(2000, 100, replace=False)
     days = rng.integers(90, 120, 100)
     values[hit, days] += base[hit] * 0.8
-    result = detect(values, 7, DetectorSettings(rule=ThresholdRule(absolute=Decimal(50), percent=40, combine="and")), 90)
+    result = detect(
+        values, 7, DetectorSettings(rule=ThresholdRule(absolute=Decimal(50), percent=40, combine="and")), 90
+    )
     found = {(a.series_index, a.start_index) for a in result.anomalies}
     truth = set(zip(hit.tolist(), days.tolist(), strict=True))
     assert len(found & truth) / len(truth) >= 0.95
@@ -131,7 +133,9 @@ def test_consecutive_points_merge_into_one_anomaly_and_level_shift_is_one_run() 
 def test_flat_series_do_not_explode_on_a_cent() -> None:
     values = np.full((1, 60), 100.0)
     values[0, 50] = 100.01
-    result = detect(values, 7, DetectorSettings(rule=ThresholdRule(absolute=None, percent=None, min_impact=Decimal(0))))
+    result = detect(
+        values, 7, DetectorSettings(rule=ThresholdRule(absolute=None, percent=None, min_impact=Decimal(0)))
+    )
     assert result.anomalies == ()
     values[0, 50] = 150.0
     result = detect(values, 7, DetectorSettings())

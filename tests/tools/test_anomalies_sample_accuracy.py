@@ -34,7 +34,10 @@ def test_detector_finds_the_injected_anomalies(sample) -> None:  # type: ignore[
     assert accuracy.precision >= 0.8, accuracy.false_alarms
     # Each found spike explains itself: its impact is close to the extra cost injected.
     for t in truth:
-        hit = next((a for a in report.anomalies if a.series == t.series and a.start <= t.end and t.start <= a.end), None)
+        hit = next(
+            (a for a in report.anomalies if a.series == t.series and a.start <= t.end and t.start <= a.end),
+            None,
+        )
         if hit is not None and t.kind == "spike":
             assert float(hit.impact) == pytest.approx(float(t.extra_cost), rel=0.25)
 

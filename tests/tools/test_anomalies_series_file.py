@@ -8,13 +8,19 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from domain.errors import FileRejected
 from tools.anomalies import find_series_anomalies, read_series_file
 
 
-def write_series(path: Path, start: datetime, step: timedelta, values: list[float], fmt: str = "%Y-%m-%dT%H:%M:%SZ") -> Path:
-    lines = ["timestamp,value"] + [f"{(start + i * step).strftime(fmt)},{v:.4f}" for i, v in enumerate(values)]
+def write_series(
+    path: Path, start: datetime, step: timedelta, values: list[float], fmt: str = "%Y-%m-%dT%H:%M:%SZ"
+) -> Path:
+    lines = ["timestamp,value"] + [
+        f"{(start + i * step).strftime(fmt)},{v:.4f}" for i, v in enumerate(values)
+    ]
     path.write_text("\n".join(lines) + "\n")
     return path
 
@@ -37,7 +43,9 @@ def test_hourly_file_reports_the_anomalous_hours(tmp_path: Path) -> None:
     a = report.anomalies[0]
     assert a.series == {"series": "api-gateway.csv"}
     assert (a.start, a.end) == (datetime(2026, 3, 9, 8), datetime(2026, 3, 9, 9))
-    assert a.actual == (Decimal(f"{values[200]:.4f}") + Decimal(f"{values[201]:.4f}")).quantize(Decimal("0.01"))
+    assert a.actual == (Decimal(f"{values[200]:.4f}") + Decimal(f"{values[201]:.4f}")).quantize(
+        Decimal("0.01")
+    )
     assert a.impact == a.actual - a.expected and a.impact > 200
     assert a.root_causes == []
 
@@ -54,14 +62,18 @@ def test_five_minute_file_uses_a_daily_season(tmp_path: Path) -> None:
 def test_daily_file_gives_dates(tmp_path: Path) -> None:
     values = [100.0 + (i % 7) for i in range(50)]
     values[45] = 400.0
-    path = write_series(tmp_path / "daily.csv", datetime(2026, 1, 1), timedelta(days=1), values, fmt="%Y-%m-%d")
+    path = write_series(
+        tmp_path / "daily.csv", datetime(2026, 1, 1), timedelta(days=1), values, fmt="%Y-%m-%d"
+    )
     report = find_series_anomalies(path)
     assert [(str(a.start), str(a.end)) for a in report.anomalies] == [("2026-02-15", "2026-02-15")]
 
 
 def test_gaps_stay_on_the_grid(tmp_path: Path) -> None:
     path = tmp_path / "gaps.csv"
-    path.write_text("timestamp,value\n2026-01-01T00:00:00,1\n2026-01-01T01:00:00,2\n2026-01-01T03:00:00,4\n2026-01-01T04:00:00,5\n")
+    path.write_text(
+        "timestamp,value\n2026-01-01T00:00:00,1\n2026-01-01T01:00:00,2\n2026-01-01T03:00:00,4\n2026-01-01T04:00:00,5\n"
+    )
     series = read_series_file(path)
     assert series.interval == timedelta(hours=1)
     assert series.values == (Decimal(1), Decimal(2), None, Decimal(4), Decimal(5))
@@ -78,7 +90,10 @@ def test_short_file_says_not_enough_data(tmp_path: Path) -> None:
     ("content", "message"),
     [
         ("time,val\n2026-01-01,1\n", "expected a header 'timestamp,value'"),
-        ("timestamp,value\n2026-01-01,1\nyesterday,2\n2026-01-03,3\n", "row 3: 'yesterday' is not a timestamp"),
+        (
+            "timestamp,value\n2026-01-01,1\nyesterday,2\n2026-01-03,3\n",
+            "row 3: 'yesterday' is not a timestamp",
+        ),
         ("timestamp,value\n2026-01-01,1\n2026-01-02,abc\n2026-01-03,3\n", "row 3: 'abc' is not a number"),
         ("timestamp,value\n2026-01-01,1\n2026-01-02,2\n", "needs at least 3 points"),
         ("timestamp,value\n2026-01-02,1\n2026-01-01,2\n2026-01-03,3\n", "timestamps must increase"),
@@ -99,3 +114,32 @@ def test_bad_files_are_rejected_with_file_and_row(tmp_path: Path, content: str, 
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(FileRejected, match="no such file"):
         read_series_file(tmp_path / "nope.csv")
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.sampled_from([timedelta(minutes=5), timedelta(minutes=15), timedelta(hours=1), timedelta(days=1)]),
+    st.lists(
+        st.decimals(min_value=-(10**6), max_value=10**6, places=4, allow_nan=False), min_size=3, max_size=60
+    ),
+    st.sets(st.integers(1, 58), max_size=5),
+)
+def test_any_regular_file_round_trips(step: timedelta, values: list[Decimal], holes: set[int]) -> None:
+    import tempfile
+
+    start = datetime(2026, 1, 1)
+    kept = [i for i in range(len(values)) if i not in holes or i == len(values) - 1]
+    lines = ["timestamp,value"] + [f"{(start + i * step).isoformat()},{values[i]}" for i in kept]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "s.csv"
+        path.write_text("\n".join(lines) + "\n")
+        if len(kept) < 3 or len(kept) < len(values) * 0.75:
+            return  # too short or too holey: covered by the rejection tests
+        series = read_series_file(path)
+    span = kept[-1] - kept[0] + 1
+    if series.interval == step:
+        assert len(series.values) == span
+        assert [series.values[i - kept[0]] for i in kept] == [values[i] for i in kept]
+        assert all(series.values[i - kept[0]] is None for i in range(kept[0], kept[-1] + 1) if i not in kept)
+    else:  # holes made a multiple of the step the most common one
+        assert series.interval % step == timedelta(0)

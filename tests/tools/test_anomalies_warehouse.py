@@ -25,9 +25,11 @@ def test_finds_the_injected_spike_and_shift_only(backend, synthetic_rows_list) -
     assert (spike.start, spike.end) == (SPIKE[2], SPIKE[3])
     want = exact_cost(
         synthetic_rows_list,
-        lambda r: r["ServiceName"] == SPIKE[1]
-        and '"payments"' in r["Tags"]
-        and SPIKE[2].isoformat() <= r["ChargePeriodStart"][:10] <= SPIKE[3].isoformat(),
+        lambda r: (
+            r["ServiceName"] == SPIKE[1]
+            and '"payments"' in r["Tags"]
+            and SPIKE[2].isoformat() <= r["ChargePeriodStart"][:10] <= SPIKE[3].isoformat()
+        ),
     )
     assert spike.actual == round_cents(want)
     assert spike.impact == spike.actual - spike.expected

@@ -17,7 +17,9 @@ from tools.budgets import budget_status, check_budget, evaluate, parse_scope, qu
 from tools.forecast import Projection
 
 
-def record(amount: str, soft: str | None = None, kind: str = "total", value: str = "", period: str = "month") -> BudgetRecord:
+def record(
+    amount: str, soft: str | None = None, kind: str = "total", value: str = "", period: str = "month"
+) -> BudgetRecord:
     return BudgetRecord(id=1, scope_kind=kind, scope_value=value, period=period, amount=Decimal(amount),
                         soft_amount=None if soft is None else Decimal(soft), updated_at=datetime.now(UTC))  # fmt: skip
 
@@ -52,8 +54,14 @@ def projection(spent_per_day: int, days_actual: int, days: int = 30) -> Projecti
 
 @pytest.mark.parametrize(
     ("spent", "level", "overrun"),
-    [("400", None, False), ("500", 50, False), ("760", 75, False), ("950", 90, False), ("1000", 100, False),
-     ("1000.01", 100, True)],
+    [
+        ("400", None, False),
+        ("500", 50, False),
+        ("760", 75, False),
+        ("950", 90, False),
+        ("1000", 100, False),
+        ("1000.01", 100, True),
+    ],
 )
 def test_alert_levels(spent: str, level: int | None, overrun: bool) -> None:
     period = Period(start=date(2026, 4, 1), end=date(2026, 4, 30))
@@ -75,7 +83,12 @@ def test_crossing_dates_actual_versus_forecast() -> None:
     done = evaluate(record("200"), period, Decimal(300), projection(30, 10), "ets")
     assert (done.crossed_on, done.crossed_forecast, done.alert_level) == (date(2026, 4, 7), False, 100)
     unknown = evaluate(record("200"), period, Decimal(0), None, None, note="no data")
-    assert (unknown.projected, unknown.crossed_on, unknown.alerts, unknown.note) == (None, None, [], "no data")
+    assert (unknown.projected, unknown.crossed_on, unknown.alerts, unknown.note) == (
+        None,
+        None,
+        [],
+        "no data",
+    )
 
 
 def test_store_upserts_by_scope_and_period(tmp_path: Path) -> None:
@@ -99,7 +112,9 @@ def test_status_over_the_warehouse(backend, synthetic_rows_list) -> None:  # typ
                record("10", kind="team", value="nobody")]  # fmt: skip
     report = budget_status(backend, budgets, date(2026, 4, 15))
     total, ml, nobody = report.budgets
-    spent = exact_cost(synthetic_rows_list, lambda r: "2026-04-01" <= r["ChargePeriodStart"][:10] <= "2026-04-15")
+    spent = exact_cost(
+        synthetic_rows_list, lambda r: "2026-04-01" <= r["ChargePeriodStart"][:10] <= "2026-04-15"
+    )
     llm = Decimal("0.01423") * 2  # gateway requests of 04-14 and 04-15 (04-16 is after the as-of day)
     assert total.spent == (spent + llm).quantize(Decimal("0.01"))
     assert total.period == Period(start=date(2026, 4, 1), end=date(2026, 4, 30))

@@ -19,7 +19,12 @@ def cost_like(n: int, days: int, seed: int = 0, noise: float = 0.06) -> np.ndarr
     base = rng.uniform(50, 500, (n, 1))
     growth = rng.normal(0, 0.002, (n, 1))
     t = np.arange(days)
-    return base * (1 + growth * t) * np.tile(WEEK, days // 7 + 1)[:days] * (1 + noise * rng.standard_normal((n, days)))
+    return (
+        base
+        * (1 + growth * t)
+        * np.tile(WEEK, days // 7 + 1)[:days]
+        * (1 + noise * rng.standard_normal((n, days)))
+    )
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +59,11 @@ def test_numpy_fit_is_as_good_as_statsmodels_in_sample(statsmodels_fit) -> None:
     y, fit = statsmodels_fit
     ours = fit_ets(y[None, :], 7)
     assert ours.sigma2[0] <= fit.mse * 1.05
-    assert 0 <= ours.beta[0] <= ours.alpha[0] and 0.8 <= ours.phi[0] <= 0.98 and ours.gamma[0] <= 1 - ours.alpha[0]
+    assert (
+        0 <= ours.beta[0] <= ours.alpha[0]
+        and 0.8 <= ours.phi[0] <= 0.98
+        and ours.gamma[0] <= 1 - ours.alpha[0]
+    )
 
 
 def test_sum_variance_equals_the_error_matrix() -> None:
@@ -70,7 +79,9 @@ def test_sum_variance_equals_the_error_matrix() -> None:
     for first, last in ((1, h), (4, 8), (6, 6)):
         weights = np.zeros(h)
         weights[first - 1 : last] = 1
-        assert arrays.range_sum_variance(first, last)[0] == pytest.approx(3.0 * np.sum((weights @ errors) ** 2))
+        assert arrays.range_sum_variance(first, last)[0] == pytest.approx(
+            3.0 * np.sum((weights @ errors) ** 2)
+        )
     np.testing.assert_allclose(arrays.variance()[0], 3.0 * np.sum(errors**2, axis=1))
 
 

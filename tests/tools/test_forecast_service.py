@@ -34,10 +34,14 @@ def test_the_as_of_day_and_a_half_loaded_yesterday_are_left_out() -> None:
 
 
 def test_forecast_by_team_with_month_end(backend, synthetic_rows_list) -> None:  # type: ignore[no-untyped-def]
-    report = forecast_spend(backend, date(2026, 4, 15), ["team"], {"service": ["Amazon EC2", "Amazon S3"]}, horizon=10)
+    report = forecast_spend(
+        backend, date(2026, 4, 15), ["team"], {"service": ["Amazon EC2", "Amazon S3"]}, horizon=10
+    )
     assert report.last_final_day == date(2026, 4, 14) and report.left_out == [date(2026, 4, 15)]
     assert report.horizon == 10 and report.notes == ["left out 2026-04-15: not final yet"]
-    assert {tuple(f.series.items()) for f in report.forecasts} == {(("team", t),) for t in ("payments", "search", "ml")}
+    assert {tuple(f.series.items()) for f in report.forecasts} == {
+        (("team", t),) for t in ("payments", "search", "ml")
+    }
     ml = next(f for f in report.forecasts if f.series == {"team": "ml"})
     assert ml.model == "ets(A,Ad,A)" and ml.status == "ok" and ml.note is None and ml.history_days == 104
     assert [p.date for p in ml.points] == [date(2026, 4, 15) + timedelta(days=i) for i in range(10)]
@@ -49,12 +53,19 @@ def test_forecast_by_team_with_month_end(backend, synthetic_rows_list) -> None: 
     month = ml.month_end
     assert month is not None and (month.start, month.end, month.actual_through) == (
         date(2026, 4, 1), date(2026, 4, 30), date(2026, 4, 14))  # fmt: skip
-    want = exact_cost(synthetic_rows_list, lambda r: '"ml"' in r["Tags"] and "2026-04-01" <= r["ChargePeriodStart"][:10] <= "2026-04-14")
+    want = exact_cost(
+        synthetic_rows_list,
+        lambda r: '"ml"' in r["Tags"] and "2026-04-01" <= r["ChargePeriodStart"][:10] <= "2026-04-14",
+    )
     assert month.actual_to_date == round_cents(want)
     assert month.lo80 < month.projected < month.hi80
-    truth = exact_cost(synthetic_rows_list, lambda r: '"ml"' in r["Tags"] and r["ChargePeriodStart"][:7] == "2026-04")
+    truth = exact_cost(
+        synthetic_rows_list, lambda r: '"ml"' in r["Tags"] and r["ChargePeriodStart"][:7] == "2026-04"
+    )
     assert abs(month.projected - truth) / truth < Decimal("0.05")
-    assert report.provenance.tool == "forecast" and report.provenance.filters == {"service": "Amazon EC2,Amazon S3"}
+    assert report.provenance.tool == "forecast" and report.provenance.filters == {
+        "service": "Amazon EC2,Amazon S3"
+    }
 
 
 def test_json_shape(backend) -> None:  # type: ignore[no-untyped-def]

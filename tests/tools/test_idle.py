@@ -12,16 +12,29 @@ PRICES = UnitPrices(usd_per_vcpu_hour="0.04", usd_per_gib_hour="0.005", source="
 
 
 def row(ns: str, workload: str, p95: float, peak: float, container: str = "app", **kw: object) -> dict:
-    base = {"cluster": "c1", "namespace": ns, "kind": "Deployment", "workload": workload, "container": container,
-            "samples": 2016, "cpu_p95": p95, "cpu_max": peak, "memory_peak": 1e8, "replicas": 2.0,
-            "cpu_request": 0.5, "memory_request": float(1024**3)}
+    base = {
+        "cluster": "c1",
+        "namespace": ns,
+        "kind": "Deployment",
+        "workload": workload,
+        "container": container,
+        "samples": 2016,
+        "cpu_p95": p95,
+        "cpu_max": peak,
+        "memory_peak": 1e8,
+        "replicas": 2.0,
+        "cpu_request": 0.5,
+        "memory_request": float(1024**3),
+    }
     return {**base, **kw}
 
 
 def test_only_idle_nonprod_workloads_are_reported_with_off_hours_savings() -> None:
     rows = [
         row("search-dev", "idle-api", 0.002, 0.01),
-        row("search-dev", "idle-api", 0.001, 0.004, container="sidecar", cpu_request=0.1, memory_request=None),
+        row(
+            "search-dev", "idle-api", 0.001, 0.004, container="sidecar", cpu_request=0.1, memory_request=None
+        ),
         row("search-prod", "prod-api", 0.001, 0.002),  # production: never scaled to zero
         row("search-staging", "busy", 0.2, 0.5),  # not idle
         row("search-staging", "spiky", 0.001, 0.3),  # idle p95 but real peaks
@@ -37,7 +50,12 @@ def test_only_idle_nonprod_workloads_are_reported_with_off_hours_savings() -> No
     assert w.monthly_savings == (Decimal("42.34") * Decimal(108) / Decimal(168)).quantize(Decimal("0.01"))
     f = w.to_finding(settings)
     assert f.kind == FindingKind.idle
-    assert f.target == {"cluster": "c1", "namespace": "search-dev", "kind": "Deployment", "workload": "idle-api"}
+    assert f.target == {
+        "cluster": "c1",
+        "namespace": "search-dev",
+        "kind": "Deployment",
+        "workload": "idle-api",
+    }
     assert f.proposed["replicas_off_hours"] == 0
     assert f.proposed["schedule"]["scale_down_cron"] == "0 20 * * 1,2,3,4,5"
     assert f.monthly_cost_after == f.monthly_cost_now - w.monthly_savings

@@ -13,16 +13,29 @@ from warehouse.llm_volumes import TokenVolume
 from warehouse.prices import ModelPrice
 
 PRICES = {
-    "big": ModelPrice(model="big", input_cost_per_token=Decimal("0.000005"), output_cost_per_token=Decimal("0.000015"),
-                      cache_read_input_token_cost=Decimal("0.0000025")),
-    "mid": ModelPrice(model="mid", input_cost_per_token=Decimal("0.000001"), output_cost_per_token=Decimal("0.000004"),
-                      cache_read_input_token_cost=Decimal("0.0000001")),
-    "tiny": ModelPrice(model="tiny", input_cost_per_token=Decimal("0.0000001"),
-                       output_cost_per_token=Decimal("0.0000004")),
+    "big": ModelPrice(
+        model="big",
+        input_cost_per_token=Decimal("0.000005"),
+        output_cost_per_token=Decimal("0.000015"),
+        cache_read_input_token_cost=Decimal("0.0000025"),
+    ),
+    "mid": ModelPrice(
+        model="mid",
+        input_cost_per_token=Decimal("0.000001"),
+        output_cost_per_token=Decimal("0.000004"),
+        cache_read_input_token_cost=Decimal("0.0000001"),
+    ),
+    "tiny": ModelPrice(
+        model="tiny", input_cost_per_token=Decimal("0.0000001"), output_cost_per_token=Decimal("0.0000004")
+    ),
 }
 ROUTING = {
-    "models": {"big": {"tier": 3, "context_window": 200000}, "mid": {"tier": 2, "context_window": 128000},
-               "tiny": {"tier": 1, "context_window": 1000000}, "unpriced": {"tier": 3, "context_window": 10**6}},
+    "models": {
+        "big": {"tier": 3, "context_window": 200000},
+        "mid": {"tier": 2, "context_window": 128000},
+        "tiny": {"tier": 1, "context_window": 1000000},
+        "unpriced": {"tier": 3, "context_window": 10**6},
+    },
     "features": {
         "summary": {"model": "big", "min_tier": 2, "min_context": 16000, "team": "search"},
         "legal": {"model": "big", "min_tier": 3, "min_context": 8000, "team": "legal"},
@@ -38,8 +51,12 @@ def vol(feature: str, model: str, prompt: int, completion: int, cache_read: int 
 
 
 def test_cheapest_model_meeting_tier_and_context() -> None:
-    volumes = [vol("summary", "big", 1_000_000, 100_000, 400_000), vol("legal", "big", 10_000, 1_000),
-               vol("rewrite", "tiny", 10_000, 1_000), vol("longdoc", "big", 100_000, 10_000)]
+    volumes = [
+        vol("summary", "big", 1_000_000, 100_000, 400_000),
+        vol("legal", "big", 10_000, 1_000),
+        vol("rewrite", "tiny", 10_000, 1_000),
+        vol("longdoc", "big", 100_000, 10_000),
+    ]
     choices = {c.feature: c for c in choose_models(parse_routing(ROUTING), volumes, PRICES.get, 30)}
     s = choices["summary"]
     # big: 600k uncached × 5e-6 + 400k cached × 2.5e-6 + 100k × 15e-6 = 3 + 1 + 1.5 = 5.5 USD in 30 days
@@ -62,11 +79,15 @@ def test_cheapest_model_meeting_tier_and_context() -> None:
 
 def test_volumes_served_by_another_model_count_for_the_feature() -> None:
     volumes = [vol("summary", "big", 500_000, 50_000), vol("summary", "mid", 500_000, 50_000)]
-    c = next(x for x in choose_models(parse_routing(ROUTING), volumes, PRICES.get, 30) if x.feature == "summary")
+    c = next(
+        x for x in choose_models(parse_routing(ROUTING), volumes, PRICES.get, 30) if x.feature == "summary"
+    )
     assert c.tokens == {"prompt": 1_000_000, "completion": 100_000, "cache_read": 0, "cache_creation": 0}
 
 
 def test_bad_routing_names_the_key() -> None:
     bad = {"models": {"big": {"tier": "high", "context_window": 1}}, "features": {}}
-    with pytest.raises(ConfigError, match=r"ai/routing.yaml: models.big.tier: Input should be a valid integer"):
+    with pytest.raises(
+        ConfigError, match=r"ai/routing.yaml: models.big.tier: Input should be a valid integer"
+    ):
         parse_routing(bad)

@@ -51,7 +51,9 @@ def test_movers_over_the_warehouse(backend, synthetic_rows_list) -> None:  # typ
     assert result.compare == Period(start=date(2026, 4, 13), end=date(2026, 4, 19))
     top = result.movers[0]
     assert top.dims == {"team": "search", "service": "Amazon S3"}  # the level shift
-    want_now = exact_cost(synthetic_rows_list, lambda r: "2026-04-20" <= r["ChargePeriodStart"][:10] <= "2026-04-26")
+    want_now = exact_cost(
+        synthetic_rows_list, lambda r: "2026-04-20" <= r["ChargePeriodStart"][:10] <= "2026-04-26"
+    )
     assert result.current_total == want_now and len(result.movers) == 3
     assert result.delta == result.current_total - result.previous_total
     assert top.share_of_delta is not None and top.share_of_delta > Decimal("0.8")
@@ -73,7 +75,11 @@ def test_unit_costs_pure_rounding_and_zero_division() -> None:
          "x_cache_read_tokens": 0, "x_cache_creation_tokens": 0, "requests": 3},
         {"feature": "g", "model": "m", "cost": Decimal("0"), "requests": 0},
     ])  # fmt: skip
-    assert (rows[0].tokens, rows[0].cost_per_1k_tokens, rows[0].cost_per_request) == (1000, Decimal("0.3"), Decimal("0.1"))
+    assert (rows[0].tokens, rows[0].cost_per_1k_tokens, rows[0].cost_per_request) == (
+        1000,
+        Decimal("0.3"),
+        Decimal("0.1"),
+    )
     assert rows[1].cost_per_1k_tokens is None and rows[1].cost_per_request is None
 
 

@@ -156,7 +156,7 @@ def test_a_failing_load_leaves_nothing_behind(tmp_path: Path, focus_variant, mon
     import warehouse.loader as loader
 
     path = focus_variant("x.csv", lambda rows: rows[0].update(BilledCost="oops"))
-    monkeypatch.setattr(loader, "_insert_sql", lambda spec, config: "INSERT INTO cost_facts SELECT nonsense")
+    monkeypatch.setattr(loader, "_insert_sql", lambda *args: "INSERT INTO cost_facts SELECT nonsense")
     with pytest.raises(Exception, match="nothing loaded"):
         ingest(tmp_path, path)
     monkeypatch.undo()

@@ -175,3 +175,20 @@ def test_chunking_never_splits_or_mixes_series(batch: int, order: list[int]) -> 
     assert len(keys) == len(set(keys)) == 6
     lengths = [int(n) for c in chunks for n in c.lengths]
     assert lengths == [7] * 6
+
+
+def test_a_parquet_file_not_grouped_by_series_gives_the_same_result(tmp_path: Path) -> None:
+    from tools.rightsizing import UnitPrices, recommend
+
+    prices = UnitPrices(usd_per_vcpu_hour="0.03", usd_per_gib_hour="0.004", source="config", detail="test")
+    rng = np.random.default_rng(5)
+    parts = [series(f"api-{p}", rng.uniform(0, 1, 150), rng.uniform(1e8, 3e8, 150)) for p in "abc"]
+    df = frame(*parts)
+    grouped, interleaved = tmp_path / "grouped.parquet", tmp_path / "interleaved.parquet"
+    pq.write_table(to_table(df), grouped)
+    pq.write_table(to_table(df.sort_values(["timestamp", "pod"])), interleaved, row_group_size=100)
+    for preset in ("krr-simple", "vpa-like"):
+        a = recommend(lambda s: chunks_from_parquet(grouped, sort_in_memory=s), preset, prices)
+        b = recommend(lambda s: chunks_from_parquet(interleaved, sort_in_memory=s), preset, prices)
+        assert [r.to_json_dict() for r in a.recommendations] == [r.to_json_dict() for r in b.recommendations]
+        assert b.samples_read == 450

@@ -65,7 +65,11 @@ def score(detected: list[Anomaly], truth: list[TruthEntry]) -> Accuracy:
 
 
 def truth_mask(
-    keys: list[tuple[str, ...]], by: list[str], days: list[date], truth: list[TruthEntry], kinds: tuple[str, ...] = ("spike",)
+    keys: list[tuple[str, ...]],
+    by: list[str],
+    days: list[date],
+    truth: list[TruthEntry],
+    kinds: tuple[str, ...] = ("spike",),
 ) -> np.ndarray:
     """(series, days) booleans: True on the days of injected anomalies of the given kinds.
 

@@ -71,9 +71,7 @@ def _runs_for(
     return rows, starts, ends, actual, base, run_max(magnitude, rows, starts, ends)
 
 
-def detect(
-    values: np.ndarray, season: int, settings: DetectorSettings, evaluate_from: int = 0
-) -> Detection:
+def detect(values: np.ndarray, season: int, settings: DetectorSettings, evaluate_from: int = 0) -> Detection:
     """Find anomalous runs in ``values`` (series × time, NaN = missing point).
 
     Only points at column ≥ ``evaluate_from`` are flagged (earlier columns are history).
@@ -98,7 +96,9 @@ def detect(
         block = values[lo : lo + CHUNK_ROWS]
         expected = seasonal_expected(block, season, seasons, settings.min_seasons)
         start = settings.min_seasons * season
-        scale = robust_scale(block[:, start:], expected[:, start:], settings.mad_floor_rel, settings.mad_floor_abs)
+        scale = robust_scale(
+            block[:, start:], expected[:, start:], settings.mad_floor_rel, settings.mad_floor_abs
+        )
         scores = (block[:, first_scored:] - expected[:, first_scored:]) / scale[:, None]
         scores = np.nan_to_num(scores, nan=0.0)
         sub_values, sub_expected = block[:, first_scored:], expected[:, first_scored:]
@@ -108,7 +108,9 @@ def detect(
             rows, starts, ends, actual, base, top = _runs_for(flags, sub_values, sub_expected, sign * scores)
             found.append((rows + lo, starts + first_scored, ends + first_scored, actual, base, top,
                           np.full(rows.size, sign)))  # fmt: skip
-    rows, starts, ends, actual, base, top, signs = (np.concatenate(parts) for parts in zip(*found, strict=True))
+    rows, starts, ends, actual, base, top, signs = (
+        np.concatenate(parts) for parts in zip(*found, strict=True)
+    )
     impact = actual - base
     with np.errstate(divide="ignore", invalid="ignore"):
         pct = np.where(base != 0, impact / np.abs(base) * 100.0, np.where(impact != 0, np.inf, np.nan))
@@ -116,9 +118,15 @@ def detect(
     order = np.lexsort((starts[keep], rows[keep]))
     anomalies = tuple(
         RawAnomaly(
-            series_index=int(r), start_index=int(s), end_index=int(e), expected=float(b),
-            actual=float(a), impact=float(a - b), impact_pct=float(p) if np.isfinite(p) else None,
-            score=float(t), direction="up" if g > 0 else "down",
+            series_index=int(r),
+            start_index=int(s),
+            end_index=int(e),
+            expected=float(b),
+            actual=float(a),
+            impact=float(a - b),
+            impact_pct=float(p) if np.isfinite(p) else None,
+            score=float(t),
+            direction="up" if g > 0 else "down",
         )  # fmt: skip
         for r, s, e, a, b, t, p, g in zip(
             *(arr[keep][order] for arr in (rows, starts, ends, actual, base, top, pct, signs)), strict=True

@@ -72,9 +72,7 @@ def row_median(x: np.ndarray) -> np.ndarray:
     return (part[:, half - 1] + part[:, half]) / 2
 
 
-def robust_scale(
-    values: np.ndarray, expected: np.ndarray, floor_rel: float, floor_abs: float
-) -> np.ndarray:
+def robust_scale(values: np.ndarray, expected: np.ndarray, floor_rel: float, floor_abs: float) -> np.ndarray:
     """σ estimate per series: max(1.4826 × MAD(residuals), floor_rel × median|value|, floor_abs)."""
     residuals = values - expected
     center = row_median(residuals)

@@ -81,14 +81,21 @@ def read_series_file(path: Path) -> SeriesFile:
     for i, step in enumerate(steps):
         if step % interval != timedelta(0):
             raise FileRejected(
-                where, f"irregular interval: row {i + 3} is {step} after the previous one (the usual step is {interval})"
+                where,
+                f"irregular interval: row {i + 3} is {step} after the previous one (the usual step is {interval})",
             )
     slots = (stamps[-1] - stamps[0]) // interval + 1
     if len(stamps) < slots * (1 - MAX_GAP_SHARE):
-        raise FileRejected(where, f"irregular interval: {slots - len(stamps)} of {slots} points at {interval} are missing")
+        raise FileRejected(
+            where, f"irregular interval: {slots - len(stamps)} of {slots} points at {interval} are missing"
+        )
     grid_values: list[Decimal | None] = [None] * slots
     for ts, value in zip(stamps, values, strict=True):
         grid_values[(ts - stamps[0]) // interval] = value
     grid = tuple(stamps[0] + i * interval for i in range(slots))
-    daily = interval % timedelta(days=1) == timedelta(0) and all(t.time() == datetime.min.time() for t in stamps)
-    return SeriesFile(name=path.name, interval=interval, timestamps=grid, values=tuple(grid_values), daily=daily)
+    daily = interval % timedelta(days=1) == timedelta(0) and all(
+        t.time() == datetime.min.time() for t in stamps
+    )
+    return SeriesFile(
+        name=path.name, interval=interval, timestamps=grid, values=tuple(grid_values), daily=daily
+    )

@@ -19,6 +19,7 @@ from tools.anomalies.models import Anomaly, AnomalyReport
 from tools.anomalies.root_causes import ROOT_CAUSE_DIMENSIONS, contributions, rank_root_causes
 from tools.anomalies.seasonality import season_length
 from tools.anomalies.series_file import read_series_file
+from warehouse.facts import FACT_TABLE
 from warehouse.query import daily_costs, resolve_dimensions
 
 DAILY_SEASON = season_length(timedelta(days=1))
@@ -38,7 +39,9 @@ def _pct(impact: Decimal, expected: Decimal) -> float | None:
     return None if expected == 0 else round(float(impact / abs(expected) * 100), 2)
 
 
-def pivot_daily(frame: pd.DataFrame, by: list[str], days: list[date]) -> tuple[list[tuple[str, ...]], np.ndarray]:
+def pivot_daily(
+    frame: pd.DataFrame, by: list[str], days: list[date]
+) -> tuple[list[tuple[str, ...]], np.ndarray]:
     """(series keys, matrix series × days) from daily_costs rows; missing days cost 0."""
     if not by:
         totals = frame.groupby("day")["cost"].sum()
@@ -57,7 +60,9 @@ def blank_before_first_cost(matrix: np.ndarray) -> np.ndarray:
     return np.where(active, matrix, np.nan)
 
 
-def _exact_actual(frame: pd.DataFrame, by: list[str], key: tuple[str, ...], start: date, end: date) -> Decimal:
+def _exact_actual(
+    frame: pd.DataFrame, by: list[str], key: tuple[str, ...], start: date, end: date
+) -> Decimal:
     mask = (frame["day"] >= start) & (frame["day"] <= end)
     for name, value in zip(by, key, strict=True):
         mask &= frame[name].astype(str) == value
@@ -71,13 +76,14 @@ def _root_causes_for(
     filters: dict[str, list[str]],
     raw: list[tuple[RawAnomaly, dict[str, str], date, date]],
     settings: DetectorSettings,
+    table: str = FACT_TABLE,
 ) -> dict[int, list]:
     """One query per root-cause dimension (not per anomaly), then pure ranking per anomaly."""
     per_anomaly: dict[int, dict[str, pd.Series]] = {i: {} for i in range(len(raw))}
     for dimension in ROOT_CAUSE_DIMENSIONS:
         if dimension in by:
             continue
-        frame = daily_costs(backend, window, [*by, dimension], filters)
+        frame = daily_costs(backend, window, [*by, dimension], filters, table=table)
         for i, (_, series, start, end) in enumerate(raw):
             rows = frame
             for name, value in series.items():
@@ -85,9 +91,7 @@ def _root_causes_for(
             per_anomaly[i][dimension] = contributions(
                 rows[["day", dimension, "cost"]], dimension, start, end, DAILY_SEASON, settings.seasons
             )
-    return {
-        i: rank_root_causes(parts, direction=raw[i][0].direction) for i, parts in per_anomaly.items()
-    }
+    return {i: rank_root_causes(parts, direction=raw[i][0].direction) for i, parts in per_anomaly.items()}
 
 
 def find_anomalies(
@@ -97,18 +101,21 @@ def find_anomalies(
     filters: dict[str, list[str]] | None = None,
     settings: DetectorSettings | None = None,
     with_root_causes: bool = True,
+    table: str = FACT_TABLE,
 ) -> AnomalyReport:
     """Anomalous runs of daily cost per ``by`` series with start, end, expected, actual, root causes."""
     settings = settings or DetectorSettings()
     filters = filters or {}
-    resolve_dimensions(by, backend)
+    resolve_dimensions(by, backend, table)
     history = settings.seasons * DAILY_SEASON + EXTRA_HISTORY_DAYS
     window = Period(start=period.start - timedelta(days=history), end=period.end)
-    frame = daily_costs(backend, window, by, filters)
+    frame = daily_costs(backend, window, by, filters, table=table)
     in_period = frame[frame["day"] >= period.start] if not frame.empty else frame
     if in_period.empty:
         scope = f" with {describe_filters(filters)}" if filters else ""
-        raise DataError(f"no cost rows in {period.label()}{scope}; check --period, --filter or ingest data first")
+        raise DataError(
+            f"no cost rows in {period.label()}{scope}; check --period, --filter or ingest data first"
+        )
     # Days after the last day holding any data are not zero spend, just not billed yet; days
     # before a series' first cost are not zero spend either, just before its history.
     first_day = max(window.start, min(frame["day"]))
@@ -122,7 +129,11 @@ def find_anomalies(
         (a, dict(zip(by, keys[a.series_index], strict=True)), days[a.start_index], days[a.end_index])
         for a in detection.anomalies
     ]
-    causes = _root_causes_for(backend, window, by, filters, raw, settings) if raw and with_root_causes else {}
+    causes = (
+        _root_causes_for(backend, window, by, filters, raw, settings, table)
+        if raw and with_root_causes
+        else {}
+    )
     anomalies = []
     for i, (a, series, start, end) in enumerate(raw):
         actual = _cents(_exact_actual(frame, by, keys[a.series_index], start, end))
@@ -130,8 +141,15 @@ def find_anomalies(
         impact = actual - expected
         anomalies.append(
             Anomaly(
-                series=series, start=start, end=end, expected=expected, actual=actual, impact=impact,
-                impact_pct=_pct(impact, expected), score=round(a.score, 2), direction=a.direction,
+                series=series,
+                start=start,
+                end=end,
+                expected=expected,
+                actual=actual,
+                impact=impact,
+                impact_pct=_pct(impact, expected),
+                score=round(a.score, 2),
+                direction=a.direction,
                 root_causes=causes.get(i, []),
             )  # fmt: skip
         )
@@ -170,9 +188,15 @@ def find_series_anomalies(path: Path, settings: DetectorSettings | None = None) 
         impact = actual - expected
         anomalies.append(
             Anomaly(
-                series={"series": series.name}, start=series.label(a.start_index), end=series.label(a.end_index),
-                expected=expected, actual=actual, impact=impact, impact_pct=_pct(impact, expected),
-                score=round(a.score, 2), direction=a.direction,
+                series={"series": series.name},
+                start=series.label(a.start_index),
+                end=series.label(a.end_index),
+                expected=expected,
+                actual=actual,
+                impact=impact,
+                impact_pct=_pct(impact, expected),
+                score=round(a.score, 2),
+                direction=a.direction,
             )  # fmt: skip
         )
     anomalies.sort(key=lambda x: x.start)

@@ -23,7 +23,9 @@ class BacktestResult(BaseModel):
     points: int
 
 
-def interval(mean: np.ndarray, variance: np.ndarray, level: float, nonnegative: np.ndarray) -> tuple[np.ndarray, ...]:
+def interval(
+    mean: np.ndarray, variance: np.ndarray, level: float, nonnegative: np.ndarray
+) -> tuple[np.ndarray, ...]:
     """(lo, hi, mean) of a central ``level`` normal interval; clipped at 0 for cost series."""
     z = float(norm.ppf(0.5 + level / 2))
     half = z * np.sqrt(np.maximum(variance, 0.0))

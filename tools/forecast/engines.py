@@ -70,7 +70,9 @@ class ForecastArrays(BaseModel):
 
     def variance(self) -> np.ndarray:
         """h-step forecast error variance, (series, H)."""
-        prior = np.concatenate([np.zeros((self.c.shape[0], 1)), np.cumsum(self.c[:, :-1] ** 2, axis=1)], axis=1)
+        prior = np.concatenate(
+            [np.zeros((self.c.shape[0], 1)), np.cumsum(self.c[:, :-1] ** 2, axis=1)], axis=1
+        )
         return self.sigma2[:, None] * (1 + prior)
 
     def sum_variance(self, steps: int) -> np.ndarray:

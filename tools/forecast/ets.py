@@ -114,9 +114,7 @@ def run_filter(
 
 def _grid() -> np.ndarray:
     rows = [
-        (a, a * b, g, p)
-        for a, b, g, p in itertools.product(ALPHAS, BETA_SHARES, GAMMAS, PHIS)
-        if g <= 1 - a
+        (a, a * b, g, p) for a, b, g, p in itertools.product(ALPHAS, BETA_SHARES, GAMMAS, PHIS) if g <= 1 - a
     ]
     return np.array(rows)  # (candidates, 4)
 
@@ -137,9 +135,7 @@ def _evaluate(y: np.ndarray, cand: np.ndarray, l0: np.ndarray, b0: np.ndarray, s
     return sse
 
 
-def optimal_start(
-    y: np.ndarray, params: np.ndarray, m: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def optimal_start(y: np.ndarray, params: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Least-squares start states (l_0, b_0, s) for fixed parameters (series, 4).
 
     The residuals are linear in the start state, e = e(y, 0) + E x_0, with E's columns the

@@ -35,6 +35,8 @@ class Projection(BaseModel):
     projected: Money
     lo80: Money
     hi80: Money
+    budget: Money | None = Field(None, description="the amount checked for crossing (forecast --budget)")
+    budget_crossed_on: date | None = Field(None, description="first day cumulative spend reaches budget")
     # Per-day path (actual, then forecast mean) for budget crossing dates; not part of the JSON.
     path: tuple[tuple[date, Decimal], ...] = Field(default=(), exclude=True)
 

@@ -22,8 +22,9 @@ from domain.provenance import Provenance
 from tools.anomalies.detect import Status
 from tools.anomalies.service import describe_filters, pivot_daily
 from tools.forecast.backtest import interval
-from tools.forecast.engines import MODEL_NAIVE, MODEL_NONE, ETS_MIN_SEASONS, ForecastArrays, forecast_arrays
+from tools.forecast.engines import ETS_MIN_SEASONS, MODEL_NAIVE, MODEL_NONE, ForecastArrays, forecast_arrays
 from tools.forecast.models import ForecastPoint, ForecastReport, Projection, SeriesForecast
+from warehouse.facts import FACT_TABLE
 from warehouse.query import daily_costs, resolve_dimensions
 
 SEASON = 7
@@ -43,9 +44,11 @@ def final_days(frame: pd.DataFrame, as_of: date) -> tuple[date, list[date]]:
     last = max(rows_per_day.index)
     left_out = [last + timedelta(days=i) for i in range(1, (as_of - last).days + 1)]
     before = rows_per_day[(rows_per_day.index < last) & (rows_per_day.index >= last - timedelta(days=7))]
-    if last == as_of - timedelta(days=1) and len(before) >= 3:
-        if rows_per_day[last] < INCOMPLETE_ROW_SHARE * float(np.median(before.to_numpy())):
-            return last - timedelta(days=1), [last, *left_out]
+    incomplete = len(before) >= 3 and rows_per_day[last] < INCOMPLETE_ROW_SHARE * float(
+        np.median(before.to_numpy())
+    )
+    if last == as_of - timedelta(days=1) and incomplete:
+        return last - timedelta(days=1), [last, *left_out]
     return last, left_out
 
 
@@ -82,9 +85,11 @@ def project(
         return None
     mean_sum, var = 0.0, 0.0
     if last >= first:
-        steps = np.clip(arrays.mean[row, first - 1 : last], 0, None) if arrays.nonnegative[row] else arrays.mean[
-            row, first - 1 : last
-        ]
+        steps = (
+            np.clip(arrays.mean[row, first - 1 : last], 0, None)
+            if arrays.nonnegative[row]
+            else arrays.mean[row, first - 1 : last]
+        )
         mean_sum = float(steps.sum())
         var = float(arrays.range_sum_variance(first, last)[row])
         path += [(last_final + timedelta(days=first + i), _money(v)) for i, v in enumerate(steps)]
@@ -98,6 +103,14 @@ def project(
     )  # fmt: skip
 
 
+def _with_budget(projection: Projection | None, budget: Decimal | None) -> Projection | None:
+    if projection is None or budget is None:
+        return projection
+    return projection.model_copy(
+        update={"budget": budget, "budget_crossed_on": projection.crossing_date(budget)}
+    )
+
+
 def _points(arrays: ForecastArrays, row: int, last_final: date, horizon: int) -> list[ForecastPoint]:
     if arrays.model[row] == MODEL_NONE:
         return []
@@ -108,8 +121,12 @@ def _points(arrays: ForecastArrays, row: int, last_final: date, horizon: int) ->
     lo95, hi95, _ = interval(mean, var, 0.95, nonneg)
     return [
         ForecastPoint(
-            date=last_final + timedelta(days=h + 1), mean=_money(mid[0, h]), lo80=_money(lo80[0, h]),
-            hi80=_money(hi80[0, h]), lo95=_money(lo95[0, h]), hi95=_money(hi95[0, h]),
+            date=last_final + timedelta(days=h + 1),
+            mean=_money(mid[0, h]),
+            lo80=_money(lo80[0, h]),
+            hi80=_money(hi80[0, h]),
+            lo95=_money(lo95[0, h]),
+            hi95=_money(hi95[0, h]),
         )  # fmt: skip
         for h in range(horizon)
     ]
@@ -124,20 +141,25 @@ def forecast_spend(
     history_days: int = 365,
     engine: str = "ets",
     projection: Period | None = None,
+    table: str = FACT_TABLE,
+    budget: Decimal | None = None,
 ) -> ForecastReport:
     """Daily forecasts (``horizon`` days, 80/95% intervals) and a period-end projection per series.
 
     ``projection`` defaults to the calendar month of ``as_of``; budgets pass their quarter.
+    With ``budget`` (currency units, per series), each projection says the day it is crossed.
     """
     by, filters = by or [], filters or {}
     if not 1 <= horizon <= MAX_HORIZON:
         raise InputError(f"--horizon {horizon}: use 1..{MAX_HORIZON} days")
-    resolve_dimensions(by, backend)
+    resolve_dimensions(by, backend, table)
     window = Period(start=as_of - timedelta(days=history_days), end=as_of - timedelta(days=1))
-    frame = daily_costs(backend, window, by, filters)
+    frame = daily_costs(backend, window, by, filters, table=table)
     if frame.empty:
         scope = f" with {describe_filters(filters)}" if filters else ""
-        raise DataError(f"no cost rows in {window.label()}{scope} to forecast from; ingest data or check --filter")
+        raise DataError(
+            f"no cost rows in {window.label()}{scope} to forecast from; ingest data or check --filter"
+        )
     last_final, left_out = final_days(frame, as_of)
     frame = frame[frame["day"] <= last_final]
     start = min(frame["day"])
@@ -154,11 +176,13 @@ def forecast_spend(
         model = arrays.model[row]
         forecasts.append(
             SeriesForecast(
-                series=dict(zip(by, key, strict=True)), model=model,
+                series=dict(zip(by, key, strict=True)),
+                model=model,
                 status=Status.insufficient_data if model == MODEL_NONE else Status.ok,
-                note=_note(model, int(arrays.history[row])), history_days=int(arrays.history[row]),
+                note=_note(model, int(arrays.history[row])),
+                history_days=int(arrays.history[row]),
                 points=_points(arrays, row, last_final, horizon),
-                month_end=project(arrays, row, last_final, period, actual_by_day),
+                month_end=_with_budget(project(arrays, row, last_final, period, actual_by_day), budget),
             )  # fmt: skip
         )
     forecasts.sort(key=lambda f: -(f.month_end.projected if f.month_end else Decimal(0)))

@@ -76,14 +76,22 @@ class CommonStats:
 
     def __init__(self) -> None:
         self.index = ContainerIndex()
-        self.t = Growable({
-            "n_rows": (np.int64, 0, 0), "n_cpu": (np.int64, 0, 0), "n_mem": (np.int64, 0, 0),
-            "first": (np.int64, np.iinfo(np.int64).max, 0), "last": (np.int64, np.iinfo(np.int64).min, 0),
-            "pods": (np.int64, 0, 0), "pod_seconds": (np.float64, 0.0, 0),
-            "mem_peak": (np.float64, np.nan, 0), "current_ts": (np.int64, np.iinfo(np.int64).min, 0),
-            **{c: (np.float64, np.nan, 0) for c in _CURRENT},
-            "oom_kills": (np.int64, 0, 0), "oom_limit": (np.float64, np.nan, 0),
-        })
+        self.t = Growable(
+            {
+                "n_rows": (np.int64, 0, 0),
+                "n_cpu": (np.int64, 0, 0),
+                "n_mem": (np.int64, 0, 0),
+                "first": (np.int64, np.iinfo(np.int64).max, 0),
+                "last": (np.int64, np.iinfo(np.int64).min, 0),
+                "pods": (np.int64, 0, 0),
+                "pod_seconds": (np.float64, 0.0, 0),
+                "mem_peak": (np.float64, np.nan, 0),
+                "current_ts": (np.int64, np.iinfo(np.int64).min, 0),
+                **{c: (np.float64, np.nan, 0) for c in _CURRENT},
+                "oom_kills": (np.int64, 0, 0),
+                "oom_limit": (np.float64, np.nan, 0),
+            }
+        )
         self.samples_read = 0
 
     def add(self, chunk: SeriesChunk) -> np.ndarray:
@@ -142,7 +150,9 @@ def per_series_quantile(values: np.ndarray, offsets: np.ndarray, q: float) -> np
     nan = np.isnan(values)
     if nan.any():
         keep = ~nan
-        counts = np.add.reduceat(keep.astype(np.int64), offsets[:-1]) if len(values) else np.zeros(0, np.int64)
+        counts = (
+            np.add.reduceat(keep.astype(np.int64), offsets[:-1]) if len(values) else np.zeros(0, np.int64)
+        )
         counts[np.diff(offsets) == 0] = 0
         values = values[keep]
         offsets = np.concatenate(([0], np.cumsum(counts)))
@@ -160,10 +170,11 @@ def per_series_quantile(values: np.ndarray, offsets: np.ndarray, q: float) -> np
         float_idx = q * (n - 1)
         i = int(float_idx)
         frac = float_idx % 1
+        # Partition in the stored dtype (float32 stays float32: same order), interpolate in float64.
         if frac == 0.0 or i + 1 >= n:
             out[sel] = np.partition(block, i, axis=1)[:, i]
         else:
             part = np.partition(block, (i, i + 1), axis=1)
-            low, high = part[:, i], part[:, i + 1]
+            low, high = part[:, i].astype(np.float64), part[:, i + 1].astype(np.float64)
             out[sel] = low + (high - low) * frac
     return out

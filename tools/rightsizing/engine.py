@@ -76,7 +76,9 @@ def _current(common: CommonStats, row: int, manifest: ManifestContainer | None) 
     return Resources(cpu_request=cpu_req, cpu_limit=cpu_lim, memory_request=mem_req, memory_limit=mem_lim)
 
 
-def monthly_cost(cpu_cores: Decimal | None, memory_bytes: int | None, replicas: float, prices: UnitPrices) -> Decimal:
+def monthly_cost(
+    cpu_cores: Decimal | None, memory_bytes: int | None, replicas: float, prices: UnitPrices
+) -> Decimal:
     """USD per month of reserved requests: replicas × (cores × $/vCPU-h + GiB × $/GiB-h) × 730 h."""
     cpu = (cpu_cores or Decimal(0)) * prices.usd_per_vcpu_hour
     mem = Decimal(memory_bytes or 0) / GIB * prices.usd_per_gib_hour
@@ -106,8 +108,10 @@ def _recommended(p: Proposal) -> Resources:
         return None if value is None else int(value)
 
     return Resources(
-        cpu_request=dec(p.cpu, "request"), cpu_limit=dec(p.cpu, "limit"),
-        memory_request=mem(p.memory, "request"), memory_limit=mem(p.memory, "limit"),
+        cpu_request=dec(p.cpu, "request"),
+        cpu_limit=dec(p.cpu, "limit"),
+        memory_request=mem(p.memory, "request"),
+        memory_limit=mem(p.memory, "limit"),
     )
 
 
@@ -160,15 +164,27 @@ def recommend(
     )
     recs = [r.model_copy(update={"provenance": provenance}) for r in recs]
     return RightsizeResult(
-        preset=preset.name, settings=settings.model_dump(mode="json"), recommendations=recs, prices=prices,
-        samples_read=common.samples_read, window_start=window[0], window_end=window[1],
-        init_containers_excluded=excluded, provenance=provenance,
+        preset=preset.name,
+        settings=settings.model_dump(mode="json"),
+        recommendations=recs,
+        prices=prices,
+        samples_read=common.samples_read,
+        window_start=window[0],
+        window_end=window[1],
+        init_containers_excluded=excluded,
+        provenance=provenance,
     )
 
 
 def _recommendation(
-    common: CommonStats, row: int, key: tuple[str, ...], ctype: str, proposal: Proposal,
-    manifest: ManifestContainer | None, prices: UnitPrices, hpa: frozenset[str],
+    common: CommonStats,
+    row: int,
+    key: tuple[str, ...],
+    ctype: str,
+    proposal: Proposal,
+    manifest: ManifestContainer | None,
+    prices: UnitPrices,
+    hpa: frozenset[str],
 ) -> Recommendation:
     t = common.t
     current = _current(common, row, manifest)
@@ -188,17 +204,31 @@ def _recommendation(
         "skipped_resources": skipped,
     }
     rec = Recommendation(
-        cluster=key[0], namespace=key[1], kind=key[2], workload=key[3], container=key[4], container_type=ctype,
-        current=current, recommended=recommended, evidence=evidence,
-        skip_reason="; ".join(p.skip_reason for p in (proposal.cpu, proposal.memory) if p.skip_reason) or None,
+        cluster=key[0],
+        namespace=key[1],
+        kind=key[2],
+        workload=key[3],
+        container=key[4],
+        container_type=ctype,
+        current=current,
+        recommended=recommended,
+        evidence=evidence,
+        skip_reason="; ".join(p.skip_reason for p in (proposal.cpu, proposal.memory) if p.skip_reason)
+        or None,
     )
     proposed = rec.proposed
     now = monthly_cost(current.cpu_request, current.memory_request, replicas, prices)
     after = monthly_cost(
         None if proposed["cpu_request"] is None else Decimal(proposed["cpu_request"]),
-        proposed["memory_request"], replicas, prices,
+        proposed["memory_request"],
+        replicas,
+        prices,
     )
-    return rec.model_copy(update={
-        "monthly_cost_now": now, "monthly_cost_after": after, "monthly_savings": now - after,
-        "severity": severity_for(current, proposed) if rec.actionable else Severity.info,
-    })
+    return rec.model_copy(
+        update={
+            "monthly_cost_now": now,
+            "monthly_cost_after": after,
+            "monthly_savings": now - after,
+            "severity": severity_for(current, proposed) if rec.actionable else Severity.info,
+        }
+    )

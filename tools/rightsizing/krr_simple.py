@@ -37,7 +37,9 @@ class KrrSimpleSettings(BaseModel):
     points_required: int = Field(100, ge=1, description="samples needed (all pods together) per resource")
     allow_hpa: bool = Field(False, description="recommend a resource even when an HPA scales on it")
     use_oomkill_data: bool = Field(True, description="bump memory above the limit that was OOM-killed")
-    oom_memory_buffer_percentage: float = Field(25, ge=0, le=500, description="% added to an OOM-killed limit")
+    oom_memory_buffer_percentage: float = Field(
+        25, ge=0, le=500, description="% added to an OOM-killed limit"
+    )
     cpu_min_millicores: int = Field(10, ge=0, description="floor of the CPU recommendation, millicores")
     memory_min_mib: int = Field(100, ge=0, description="floor of the memory recommendation, MiB")
 
@@ -97,8 +99,9 @@ class KrrSimple:
 
     def _gate(self, resource: str, samples: int, hpa: frozenset[str]) -> ResourceProposal | None:
         if samples < self.settings.points_required:
-            return ResourceProposal.skip(f"{resource}: not enough data ({samples} < "
-                                         f"{self.settings.points_required} samples)")
+            return ResourceProposal.skip(
+                f"{resource}: not enough data ({samples} < {self.settings.points_required} samples)"
+            )
         if resource in hpa and not self.settings.allow_hpa:
             return ResourceProposal.skip(f"{resource}: HPA scales on {resource} (allow_hpa is off)")
         return None

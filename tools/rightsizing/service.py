@@ -31,10 +31,18 @@ def unit_prices(warehouse_path: Path, configured: ConfiguredPrices) -> UnitPrice
     """The bill's node prices when present, else the configured ones (the result says which)."""
     bill = bill_unit_prices(warehouse_path)
     if bill is not None:
-        return UnitPrices(usd_per_vcpu_hour=bill.usd_per_vcpu_hour, usd_per_gib_hour=bill.usd_per_gib_hour,
-                          source=PriceSource.bill, detail=f"EffectiveCost / ConsumedQuantity of {bill.scope}")
-    return UnitPrices(usd_per_vcpu_hour=configured.usd_per_vcpu_hour, usd_per_gib_hour=configured.usd_per_gib_hour,
-                      source=PriceSource.config, detail="no vCPU-Hours / GiB-Hours rows in cost_facts; configured prices")
+        return UnitPrices(
+            usd_per_vcpu_hour=bill.usd_per_vcpu_hour,
+            usd_per_gib_hour=bill.usd_per_gib_hour,
+            source=PriceSource.bill,
+            detail=f"EffectiveCost / ConsumedQuantity of {bill.scope}",
+        )
+    return UnitPrices(
+        usd_per_vcpu_hour=configured.usd_per_vcpu_hour,
+        usd_per_gib_hour=configured.usd_per_gib_hour,
+        source=PriceSource.config,
+        detail="no vCPU-Hours / GiB-Hours rows in cost_facts; configured prices",
+    )
 
 
 def manifest_inputs(
@@ -42,7 +50,8 @@ def manifest_inputs(
 ) -> tuple[dict[WorkloadRef, frozenset[str]], dict[ContainerRef, ManifestContainer]]:
     containers = {
         (c.namespace, c.kind, c.workload, c.container): ManifestContainer(
-            c.cpu_request, c.cpu_limit, c.memory_request, c.memory_limit, c.container_type)
+            c.cpu_request, c.cpu_limit, c.memory_request, c.memory_limit, c.container_type
+        )
         for c in index.containers
     }
     return index.hpa_resources(), containers
@@ -72,7 +81,12 @@ def rightsize_workspace(
     prices = unit_prices(warehouse_path, configured or ConfiguredPrices())
     return recommend(
         lambda _sort: chunks_from_warehouse(warehouse_path, start, end, namespace),
-        preset, prices, overrides=overrides, hpa=hpa, manifests=containers,
+        preset,
+        prices,
+        overrides=overrides,
+        hpa=hpa,
+        manifests=containers,
         window=(start.isoformat(), end.isoformat()),
-        source_label=f"{warehouse_path.name}:utilization_samples" + (f" namespace={namespace}" if namespace else ""),
+        source_label=f"{warehouse_path.name}:utilization_samples"
+        + (f" namespace={namespace}" if namespace else ""),
     )

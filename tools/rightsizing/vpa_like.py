@@ -85,6 +85,24 @@ class ExpBuckets:
         return np.minimum(idx, self.n - 1)
 
 
+class MilliBuckets:
+    """Bucket of each whole-millicore usage, precomputed: a table lookup instead of a log per sample."""
+
+    def __init__(self, buckets: ExpBuckets, max_millis: int = 1_000_000) -> None:
+        self.buckets = buckets
+        self.max = max_millis
+        self.table = buckets.find(np.arange(max_millis + 1) / 1000).astype(np.int64)
+
+    def find(self, millis: np.ndarray) -> np.ndarray:
+        index = millis.astype(np.int64)
+        np.minimum(index, self.max, out=index)
+        out = self.table[index]
+        over = np.flatnonzero(millis > self.max)
+        if len(over):  # above 1000 cores: rare, compute directly
+            out[over] = self.buckets.find(millis[over] / 1000)
+        return out
+
+
 def histogram_percentile(weights: np.ndarray, p: float, buckets: ExpBuckets) -> float:
     """``histogram.Percentile``: end of the bucket where the running weight reaches p × total."""
     nonzero = np.flatnonzero(weights >= EPSILON)
@@ -115,15 +133,21 @@ class VpaLike:
         self.settings = settings
         ratio = 1 + settings.bucket_growth
         self.cpu_b = ExpBuckets(1000.0, 0.01, ratio)
+        self.cpu_millis = MilliBuckets(self.cpu_b)
         self.mem_b = ExpBuckets(1e12, 1e7, ratio)
         self.half_life = settings.half_life_hours * 3600
         self.interval = int(settings.memory_interval_hours * 3600)
         self.ref: int | None = None
-        self.t = Growable({
-            "cpu_hist": (np.float64, 0.0, self.cpu_b.n), "mem_hist": (np.float64, 0.0, self.mem_b.n),
-            "cpu_n": (np.int64, 0, 0), "cpu_first": (np.int64, np.iinfo(np.int64).max, 0),
-            "cpu_last": (np.int64, np.iinfo(np.int64).min, 0), "mem_windows": (np.int64, 0, 0),
-        })
+        self.t = Growable(
+            {
+                "cpu_hist": (np.float64, 0.0, self.cpu_b.n),
+                "mem_hist": (np.float64, 0.0, self.mem_b.n),
+                "cpu_n": (np.int64, 0, 0),
+                "cpu_first": (np.int64, np.iinfo(np.int64).max, 0),
+                "cpu_last": (np.int64, np.iinfo(np.int64).min, 0),
+                "mem_windows": (np.int64, 0, 0),
+            }
+        )
 
     def _decay(self, ts: np.ndarray) -> np.ndarray:
         assert self.ref is not None
@@ -138,8 +162,9 @@ class VpaLike:
         self._add_cpu(chunk, row_of, cidx)
         self._add_memory(chunk, cidx)
 
-    def _accumulate(self, name: str, rows: np.ndarray, buckets: np.ndarray, n_buckets: int,
-                    weight: np.ndarray) -> None:
+    def _accumulate(
+        self, name: str, rows: np.ndarray, buckets: np.ndarray, n_buckets: int, weight: np.ndarray
+    ) -> None:
         """Add weights into (row, bucket) cells; one bincount over the chunk's rows only."""
         if len(rows) == 0:
             return
@@ -158,10 +183,14 @@ class VpaLike:
         valid &= ~dup
         everything = bool(valid.all())
         sel = slice(None) if everything else valid
-        usage = np.floor(chunk.cpu[sel] * 1000) / 1000  # ResourceAmount: whole millicores
-        req = np.nan_to_num(chunk.cpu_request[sel], nan=0.0)
-        weight = np.maximum(np.floor(req * 1000) / 1000, MIN_SAMPLE_WEIGHT) * self._decay(ts[sel])
-        self._accumulate("cpu_hist", row_of[sel], self.cpu_b.find(usage), self.cpu_b.n, weight)
+        millis = chunk.cpu[sel] * np.float64(1000)  # float64 even for float32 samples
+        np.floor(millis, out=millis)  # ResourceAmount: whole millicores
+        weight = chunk.cpu_request[sel] * 1000.0
+        np.floor(weight, out=weight)
+        weight /= 1000.0
+        np.fmax(weight, MIN_SAMPLE_WEIGHT, out=weight)  # an unset (NaN) request weighs 0.1 too
+        weight *= self._decay(ts[sel])
+        self._accumulate("cpu_hist", row_of[sel], self.cpu_millis.find(millis), self.cpu_b.n, weight)
         starts = chunk.offsets[:-1]
         big = np.iinfo(np.int64).max
         np.add.at(self.t["cpu_n"], cidx, np.add.reduceat(valid, starts))
@@ -170,39 +199,48 @@ class VpaLike:
 
     def _add_memory(self, chunk: SeriesChunk, cidx: np.ndarray) -> None:
         s = self.settings
-        mem = np.where(chunk.mem >= 0, np.floor(chunk.mem), np.nan)
-        usable = ~np.isnan(mem) | chunk.oom
-        if not usable.any():
-            return
-        series = np.repeat(np.arange(len(cidx)), chunk.lengths)
-        idx = np.flatnonzero(usable)
-        ser = series[idx]
-        ts = chunk.ts[idx]
-        # Rows are in series order and time order: a series' first usable row starts it.
+        mem = chunk.mem
+        bad = np.isnan(mem) | (mem < 0)
+        if bad.any():  # keep rows with a usable sample or an OOM kill
+            mem = np.where(bad, np.nan, mem.astype(np.float64))
+            idx: np.ndarray | None = np.flatnonzero(~bad | chunk.oom)
+            if len(idx) == 0:
+                return
+            series = np.repeat(np.arange(len(cidx)), chunk.lengths)[idx]
+            ts, vals = chunk.ts[idx], mem[idx]
+            head = np.flatnonzero(np.concatenate(([True], series[1:] != series[:-1])))
+        else:  # the common case: every row usable, no copies
+            idx, ts, vals = None, chunk.ts, mem
+            head = chunk.offsets[:-1]
+            series = None
+        # Rows are in series order and time order: a series' first usable row opens its windows.
         first_of = np.full(len(cidx), np.iinfo(np.int64).max)
-        head = np.flatnonzero(np.concatenate(([True], ser[1:] != ser[:-1])))
-        first_of[ser[head]] = ts[head]
-        window = (ts - first_of[ser]) // self.interval
-        change = np.ones(len(idx), dtype=bool)
-        change[1:] = (ser[1:] != ser[:-1]) | (window[1:] != window[:-1])
+        head_series = np.arange(len(cidx)) if series is None else series[head]
+        first_of[head_series] = ts[head]
+        lengths = np.diff(np.append(head, len(ts)))
+        window = (ts - np.repeat(first_of[head_series], lengths)) // self.interval
+        change = np.empty(len(ts), dtype=bool)
+        change[0] = True
+        np.not_equal(window[1:], window[:-1], out=change[1:])
+        change[head] = True
         seg_start = np.flatnonzero(change)
-        vals = mem[idx]
-        peaks = np.fmax.reduceat(vals, seg_start)
-        seg_of = np.cumsum(change) - 1
-        for pos in np.flatnonzero(chunk.oom[idx]):  # rare: an OOM kill bumps its interval's peak
-            seg = seg_of[pos]
-            seen = vals[seg_start[seg] : pos + 1]
-            running = float(np.nanmax(seen)) if (~np.isnan(seen)).any() else 0.0
-            request = chunk.memory_request[idx[pos]]
-            used = max(0.0 if math.isnan(request) else math.floor(request), running)
-            needed = max(used + math.floor(s.oom_min_bump_mib * MI), _scale(int(used), s.oom_bump_ratio))
-            peaks[seg] = needed if math.isnan(peaks[seg]) else max(peaks[seg], needed)
+        peaks = np.floor(np.fmax.reduceat(vals, seg_start).astype(np.float64))  # whole bytes
+        seg_ser = head_series[np.searchsorted(head, seg_start, side="right") - 1]
+        oom_rows = np.flatnonzero(chunk.oom if idx is None else chunk.oom[idx])
+        if len(oom_rows):  # rare: an OOM kill bumps its interval's peak
+            seg_of = np.searchsorted(seg_start, oom_rows, side="right") - 1
+            for pos, seg in zip(oom_rows.tolist(), seg_of.tolist(), strict=True):
+                seen = vals[seg_start[seg] : pos + 1]
+                running = math.floor(float(np.nanmax(seen))) if (~np.isnan(seen)).any() else 0.0
+                request = chunk.memory_request[pos if idx is None else idx[pos]]
+                used = max(0.0 if math.isnan(request) else math.floor(request), running)
+                needed = max(used + math.floor(s.oom_min_bump_mib * MI), _scale(int(used), s.oom_bump_ratio))
+                peaks[seg] = needed if math.isnan(peaks[seg]) else max(peaks[seg], needed)
         keep = ~np.isnan(peaks)
-        seg_ser = ser[seg_start][keep]
+        seg_ser = seg_ser[keep]
         ends = first_of[seg_ser] + (window[seg_start][keep] + 1) * self.interval
-        weight = self._decay(ends)
         rows = cidx[seg_ser]
-        self._accumulate("mem_hist", rows, self.mem_b.find(peaks[keep]), self.mem_b.n, weight)
+        self._accumulate("mem_hist", rows, self.mem_b.find(peaks[keep]), self.mem_b.n, self._decay(ends))
         np.add.at(self.t["mem_windows"], rows, 1)
 
     def propose(self, row: int, common: CommonStats, hpa: frozenset[str], n_containers: int) -> Proposal:
@@ -210,7 +248,9 @@ class VpaLike:
         n = int(t["cpu_n"][row])
         if n == 0:
             reason = "no CPU usage samples (VPA needs them for its confidence)"
-            return Proposal(ResourceProposal.skip("cpu: " + reason), ResourceProposal.skip("memory: " + reason))
+            return Proposal(
+                ResourceProposal.skip("cpu: " + reason), ResourceProposal.skip("memory: " + reason)
+            )
         days = (int(t["cpu_last"][row]) - int(t["cpu_first"][row])) / 86400
         confidence = min(days, n / (60 * 24))
         fraction = 1.0 / max(n_containers, 1)
@@ -252,8 +292,11 @@ class VpaLike:
     ) -> dict[str, Any]:
         s = self.settings
         out: dict[str, Any] = {"p_upper": histogram_percentile(hist, s.upper_percentile, buckets)}
-        for name, p in (("target", s.target_percentile), ("lower", s.lower_percentile),
-                        ("upper", s.upper_percentile)):
+        for name, p in (
+            ("target", s.target_percentile),
+            ("lower", s.lower_percentile),
+            ("upper", s.upper_percentile),
+        ):
             amount = _scale(1, histogram_percentile(hist, p, buckets) * unit)
             amount = amount + _scale(amount, s.safety_margin_fraction)
             if name == "upper":

@@ -1,30 +1,10 @@
-"""Run a preset over an in-memory sample frame."""
+"""Right-sizing tests import their helpers from ``rightsizing_helpers`` and ``utilization_factory``
+(``tests/warehouse``), which this puts on the import path."""
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
-import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "warehouse"))
-
-from utilization_factory import to_table  # noqa: E402
-
-from tools.rightsizing import RightsizeResult, UnitPrices, recommend  # noqa: E402
-from warehouse.utilization_series import chunks_from_table  # noqa: E402
-
-PRICES = UnitPrices(usd_per_vcpu_hour="0.031611", usd_per_gib_hour="0.004237", source="config", detail="test")
-
-
-def run_preset(df: pd.DataFrame, preset: str, **kwargs: Any) -> RightsizeResult:
-    table = to_table(df)
-    return recommend(lambda s: chunks_from_table(table, sort_in_memory=s), preset, PRICES, **kwargs)
-
-
-@pytest.fixture
-def rightsize() -> Callable[..., RightsizeResult]:
-    return run_preset
+sys.path.insert(0, str(Path(__file__).resolve().parent))

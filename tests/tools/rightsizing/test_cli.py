@@ -50,7 +50,9 @@ def gitops(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (root / "apps" / "shop").mkdir(parents=True)
     (root / "apps" / "shop" / "hpa.yaml").write_text(HPA)
     (root / "apps" / "shop" / "worker.yaml").write_text(DEPLOYMENT)
-    (root / "apps" / "shop" / "kustomization.yaml").write_text("namespace: shop\nresources: [hpa.yaml, worker.yaml]\n")
+    (root / "apps" / "shop" / "kustomization.yaml").write_text(
+        "namespace: shop\nresources: [hpa.yaml, worker.yaml]\n"
+    )
     (root / "ai").mkdir()
     (root / "ai" / "routing.yaml").write_text(ROUTING)
     monkeypatch.setenv("COSTPILOT_GITOPS_REPO", str(root))
@@ -64,8 +66,15 @@ def samples(tmp_path: Path) -> Path:
         series("api-a", np.full(n, 0.2), 200 * MI, cpu_request=1.0, memory_request=float(GI)),
         series("api-b", np.full(n, 0.3), 250 * MI, cpu_request=1.0, memory_request=float(GI)),
         series("worker-a", np.full(n, 0.1), 300 * MI, workload="worker"),  # requests only in the manifest
-        series("tools-a", np.full(n, 0.001), 100 * MI, namespace="tools-dev", workload="tools",
-               cpu_request=0.5, memory_request=float(GI)),
+        series(
+            "tools-a",
+            np.full(n, 0.001),
+            100 * MI,
+            namespace="tools-dev",
+            workload="tools",
+            cpu_request=0.5,
+            memory_request=float(GI),
+        ),
     )
     path = tmp_path / "util.parquet"
     pq.write_table(to_table(df), path)
@@ -84,11 +93,19 @@ def test_ingest_then_rightsize_json(run_cli, workspace: Path, gitops: Path, samp
     recs = {(r["namespace"], r["workload"]): r for r in doc["recommendations"]}
     api = recs[("shop", "api")]
     assert api["skip_reason"] == "cpu: HPA scales on cpu (allow_hpa is off)"
-    assert api["recommended"] == {"cpu_request": None, "cpu_limit": None,
-                                  "memory_request": 288 * MI, "memory_limit": 288 * MI}  # 250Mi × 1.15
+    assert api["recommended"] == {
+        "cpu_request": None,
+        "cpu_limit": None,
+        "memory_request": 288 * MI,
+        "memory_limit": 288 * MI,
+    }  # 250Mi × 1.15
     worker = recs[("shop", "worker")]
-    assert worker["current"] == {"cpu_request": "0.5", "cpu_limit": None, "memory_request": GI,
-                                 "memory_limit": 2 * GI}
+    assert worker["current"] == {
+        "cpu_request": "0.5",
+        "cpu_limit": None,
+        "memory_request": GI,
+        "memory_limit": 2 * GI,
+    }
     assert worker["recommended"]["cpu_request"] == "0.1"
     assert Decimal_str(worker["monthly_savings"]) > 0
     assert worker["severity"] == "high"
@@ -109,14 +126,16 @@ def test_rightsize_human_output_and_errors(run_cli, workspace: Path, samples: Pa
     run_cli("ingest", "utilization", str(samples))
     res = run_cli("rightsize", "--preset", "nope")
     assert res.code == 2
-    assert res.err.strip() == ("costpilot: error: unknown right-sizing preset 'nope'; "
-                               "use one of: krr-simple, vpa-like")
+    assert res.err.strip() == (
+        "costpilot: error: unknown right-sizing preset 'nope'; use one of: krr-simple, vpa-like"
+    )
     res = run_cli("rightsize", "--set", "cpu_percentile=101")
     assert res.code == 2 and "cpu_percentile" in res.err
     doc = run_cli("rightsize", "--set", "points_required=2000", "--json").json()
     api = next(r for r in doc["recommendations"] if r["workload"] == "api")
-    assert api["skip_reason"] == ("cpu: not enough data (1152 < 2000 samples); "
-                                  "memory: not enough data (1152 < 2000 samples)")
+    assert api["skip_reason"] == (
+        "cpu: not enough data (1152 < 2000 samples); memory: not enough data (1152 < 2000 samples)"
+    )
     assert doc["settings"]["points_required"] == 2000
     res = run_cli("rightsize")
     assert res.code == 0 and "krr-simple: 3 containers, savings" in res.out and "tools-dev" in res.out
@@ -138,9 +157,16 @@ def test_idle_json(run_cli, workspace: Path, samples: Path) -> None:  # type: ig
 def test_models_json(run_cli, workspace: Path, gitops: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     log = tmp_path / "llm.jsonl"
     records = [
-        {"request_id": f"r{i}", "startTime": "2026-11-10T10:00:00Z", "endTime": "2026-11-10T10:00:02Z",
-         "model": "gpt-4o", "custom_llm_provider": "openai", "prompt_tokens": 100_000, "completion_tokens": 10_000,
-         "metadata": {"feature": "search-summary", "team": "search"}}
+        {
+            "request_id": f"r{i}",
+            "startTime": "2026-11-10T10:00:00Z",
+            "endTime": "2026-11-10T10:00:02Z",
+            "model": "gpt-4o",
+            "custom_llm_provider": "openai",
+            "prompt_tokens": 100_000,
+            "completion_tokens": 10_000,
+            "metadata": {"feature": "search-summary", "team": "search"},
+        }
         for i in range(3)
     ]
     log.write_text("\n".join(json.dumps(r) for r in records) + "\n")
@@ -150,7 +176,12 @@ def test_models_json(run_cli, workspace: Path, gitops: Path, tmp_path: Path) -> 
     feature = res.json()["features"][0]
     assert feature["feature"] == "search-summary"
     assert feature["proposed_model"] == "gpt-4o-mini" and feature["status"] == "cheaper"
-    assert feature["tokens"] == {"prompt": 300_000, "completion": 30_000, "cache_read": 0, "cache_creation": 0}
+    assert feature["tokens"] == {
+        "prompt": 300_000,
+        "completion": 30_000,
+        "cache_read": 0,
+        "cache_creation": 0,
+    }
 
 
 def test_models_without_gitops_is_a_config_error(run_cli, workspace: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]

@@ -8,9 +8,9 @@ from decimal import Decimal
 
 import numpy as np
 import pytest
-from conftest import run_preset
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from rightsizing_helpers import run_preset
 from utilization_factory import GI, MI, frame, series
 
 from domain.findings import FindingKind, Severity
@@ -55,8 +55,9 @@ def test_oom_kill_raises_memory_to_the_killed_limit_plus_25_percent() -> None:
 def test_fewer_than_100_samples_gives_no_recommendation() -> None:
     rec = only(run_preset(frame(series("api-a", np.full(99, 0.3), 300 * MI)), "krr-simple"))
     assert rec.recommended.cpu_request is None and rec.recommended.memory_request is None
-    assert rec.skip_reason == ("cpu: not enough data (99 < 100 samples); "
-                               "memory: not enough data (99 < 100 samples)")
+    assert rec.skip_reason == (
+        "cpu: not enough data (99 < 100 samples); memory: not enough data (99 < 100 samples)"
+    )
     assert not rec.actionable
 
 
@@ -93,8 +94,10 @@ def test_init_containers_are_excluded_and_native_sidecars_counted() -> None:
 
 def test_savings_and_finding_contract() -> None:
     # 2 pods, request 1 core + 1Gi each, usage 0.2 cores / 200Mi → 0.2 cores / 230Mi.
-    parts = [series(f"api-{p}", np.full(150, 0.2), 200 * MI, cpu_request=1.0, memory_request=float(GI))
-             for p in "ab"]
+    parts = [
+        series(f"api-{p}", np.full(150, 0.2), 200 * MI, cpu_request=1.0, memory_request=float(GI))
+        for p in "ab"
+    ]
     rec = only(run_preset(frame(*parts), "krr-simple"))
     price_cpu, price_mem = Decimal("0.031611"), Decimal("0.004237")
     now = (Decimal(1) * price_cpu + Decimal(1) * price_mem) * 730 * 2
@@ -104,11 +107,20 @@ def test_savings_and_finding_contract() -> None:
     assert rec.severity == Severity.high  # CPU gap 0.8 cores
     f = rec.to_finding()
     assert f.kind == FindingKind.rightsize
-    assert f.target == {"cluster": "c1", "namespace": "shop", "kind": "Deployment", "workload": "api",
-                        "container": "app"}
+    assert f.target == {
+        "cluster": "c1",
+        "namespace": "shop",
+        "kind": "Deployment",
+        "workload": "api",
+        "container": "app",
+    }
     assert f.current == {"cpu_request": "1", "cpu_limit": None, "memory_request": GI, "memory_limit": None}
-    assert f.proposed == {"cpu_request": "0.2", "cpu_limit": None, "memory_request": 230 * MI,
-                          "memory_limit": 230 * MI}
+    assert f.proposed == {
+        "cpu_request": "0.2",
+        "cpu_limit": None,
+        "memory_request": 230 * MI,
+        "memory_limit": 230 * MI,
+    }
     assert f.monthly_savings == rec.monthly_savings
     assert f.evidence["samples"] == 300
 
@@ -116,8 +128,18 @@ def test_savings_and_finding_contract() -> None:
 def test_json_shape() -> None:
     rec = only(run_preset(frame(series("api-a", np.full(150, 0.25), 300 * MI)), "krr-simple"))
     doc = rec.to_json_dict()
-    assert set(doc) >= {"namespace", "kind", "workload", "container", "current", "recommended", "evidence",
-                        "monthly_savings", "severity", "skip_reason"}
+    assert set(doc) >= {
+        "namespace",
+        "kind",
+        "workload",
+        "container",
+        "current",
+        "recommended",
+        "evidence",
+        "monthly_savings",
+        "severity",
+        "skip_reason",
+    }
     assert doc["recommended"]["cpu_request"] == "0.25"
     assert isinstance(doc["recommended"]["memory_request"], int)
     assert isinstance(doc["monthly_savings"], str)
@@ -128,7 +150,9 @@ def test_unknown_preset_and_bad_setting_are_input_errors() -> None:
     from domain.errors import InputError
 
     df = frame(series("api-a", np.full(150, 0.25), 300 * MI))
-    with pytest.raises(InputError, match="unknown right-sizing preset 'krr'; use one of: krr-simple, vpa-like"):
+    with pytest.raises(
+        InputError, match="unknown right-sizing preset 'krr'; use one of: krr-simple, vpa-like"
+    ):
         run_preset(df, "krr")
     with pytest.raises(InputError, match="cpu_percentile"):
         run_preset(df, "krr-simple", overrides={"cpu_percentile": 120})
@@ -140,8 +164,9 @@ _mems = st.floats(1e6, 8e9, allow_nan=False)
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(cpu=_values, mem=_mems, extra=st.floats(0, 8, allow_nan=False), extra_mem=st.floats(1e6, 1.6e10))
-def test_properties_floors_headroom_and_monotonic(cpu: list[float], mem: float, extra: float,
-                                                  extra_mem: float) -> None:
+def test_properties_floors_headroom_and_monotonic(
+    cpu: list[float], mem: float, extra: float, extra_mem: float
+) -> None:
     base = frame(series("api-a", cpu, np.linspace(mem / 2, mem, len(cpu))))
     rec = only(run_preset(base, "krr-simple"))
     assert rec.recommended.cpu_request >= Decimal("0.01")
@@ -149,8 +174,12 @@ def test_properties_floors_headroom_and_monotonic(cpu: list[float], mem: float, 
     assert rec.recommended.memory_request >= mem * 1.15
     assert rec.recommended.cpu_request >= Decimal(repr(float(np.percentile(cpu, 95)))) - Decimal("1e-9")
     # Append one more sample at least as high as every earlier one.
-    top = series("api-a", [max(max(cpu), extra)], max(mem, extra_mem),
-                 start=base["timestamp"].iloc[-1].to_pydatetime() + timedelta(minutes=5))
+    top = series(
+        "api-a",
+        [max(max(cpu), extra)],
+        max(mem, extra_mem),
+        start=base["timestamp"].iloc[-1].to_pydatetime() + timedelta(minutes=5),
+    )
     higher = frame(base, top)
     rec2 = only(run_preset(higher, "krr-simple"))
     assert rec2.recommended.cpu_request >= rec.recommended.cpu_request

@@ -6,7 +6,7 @@ import math
 from decimal import Decimal
 
 import numpy as np
-from conftest import run_preset
+from rightsizing_helpers import run_preset
 from utilization_factory import MI, frame, series
 
 from tools.rightsizing.vpa_like import ExpBuckets
@@ -59,8 +59,9 @@ def test_cpu_samples_are_weighted_by_request_and_decayed() -> None:
     cpu = np.concatenate([np.full(DAY, 1.0), np.full(7 * DAY, 0.1)])
     rec = only(run_preset(frame(series("api-a", cpu, 300 * MI)), "vpa-like"))
     assert rec.recommended.cpu_request == Decimal(with_margin(int(bucket_end(0.1, 0.01) * 1000))) / 1000
-    slow = only(run_preset(frame(series("api-a", cpu, 300 * MI)), "vpa-like",
-                           overrides={"half_life_hours": 24 * 30}))
+    slow = only(
+        run_preset(frame(series("api-a", cpu, 300 * MI)), "vpa-like", overrides={"half_life_hours": 24 * 30})
+    )
     assert slow.recommended.cpu_request == Decimal(with_margin(int(bucket_end(1.0, 0.01) * 1000))) / 1000
 
 
@@ -92,8 +93,17 @@ def test_per_pod_floor_is_shared_by_containers() -> None:
 
 
 def test_limits_keep_their_ratio_and_hpa_skips_memory() -> None:
-    df = frame(series("api-a", np.full(DAY, 0.5), 300 * MI, cpu_request=1.0, cpu_limit=2.0,
-                      memory_request=float(512 * MI), memory_limit=float(1024 * MI)))
+    df = frame(
+        series(
+            "api-a",
+            np.full(DAY, 0.5),
+            300 * MI,
+            cpu_request=1.0,
+            cpu_limit=2.0,
+            memory_request=float(512 * MI),
+            memory_limit=float(1024 * MI),
+        )
+    )
     rec = only(run_preset(df, "vpa-like", hpa={("shop", "Deployment", "api"): frozenset({"memory"})}))
     target_m = with_margin(int(bucket_end(0.5, 0.01) * 1000))
     assert rec.recommended.cpu_request == Decimal(target_m) / 1000
