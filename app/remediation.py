@@ -504,12 +504,10 @@ def _until(ctx: AppContext) -> datetime | None:
     return datetime.combine(ctx.settings.as_of, datetime.min.time())
 
 
-def _node_prices():  # type: ignore[no-untyped-def]
-    from app.commands.rightsize import RightsizingPrices
-    from tools.rightsizing.service import ConfiguredPrices
+def _node_prices(ctx: AppContext):  # type: ignore[no-untyped-def]
+    from app.commands.rightsize import configured_node_prices
 
-    p = RightsizingPrices()
-    return ConfiguredPrices(usd_per_vcpu_hour=p.usd_per_vcpu_hour, usd_per_gib_hour=p.usd_per_gib_hour)
+    return configured_node_prices(ctx.settings)
 
 
 def _rightsize_detector(ctx: AppContext) -> list[Finding]:
@@ -519,7 +517,7 @@ def _rightsize_detector(ctx: AppContext) -> list[Finding]:
     if not path.exists():
         raise DataError("no warehouse yet; run `costpilot ingest utilization PATH` first")
     result = rightsize_workspace(
-        path, gitops_checkout(ctx), "krr-simple", configured=_node_prices(), until=_until(ctx)
+        path, gitops_checkout(ctx), "krr-simple", configured=_node_prices(ctx), until=_until(ctx)
     )
     return result.findings()
 
@@ -537,7 +535,7 @@ def _idle_detector(ctx: AppContext) -> list[Finding]:
     settings = IdleSettings()
     end = _until(ctx) or span[1] + timedelta(seconds=1)
     rows = container_usage(path, end - timedelta(days=settings.days), end)
-    return [w.to_finding(settings) for w in find_idle(rows, settings, unit_prices(path, _node_prices()))]
+    return [w.to_finding(settings) for w in find_idle(rows, settings, unit_prices(path, _node_prices(ctx)))]
 
 
 def _model_detector(ctx: AppContext) -> list[Finding]:

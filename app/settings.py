@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import tomllib
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
@@ -46,6 +47,9 @@ class Settings(BaseSettings):
     prices: dict[str, PriceOverride] = Field(
         default_factory=dict, description="custom USD-per-token prices by model name"
     )
+    # Node prices for right-sizing savings when the bill has no node rows to derive them from.
+    rightsizing_usd_per_vcpu_hour: Decimal = Field(Decimal("0.031611"), ge=0, description="USD per vCPU-hour")
+    rightsizing_usd_per_gib_hour: Decimal = Field(Decimal("0.004237"), ge=0, description="USD per GiB-hour")
     # Secrets: read from the environment (unprefixed names, as their tools use them).
     github_token: SecretStr | None = Field(None, validation_alias="GITHUB_TOKEN")
     slack_bot_token: SecretStr | None = Field(None, validation_alias="SLACK_BOT_TOKEN")

@@ -172,10 +172,13 @@ def main() -> None:
         print(f"generated {rows:,} rows in {time.perf_counter() - t0:.1f} s → {args.data}", flush=True)
     common = ["--data", str(args.data), "--containers", str(args.containers), "--days", str(args.days)]
     measured: dict[str, tuple[dict[str, object], float]] = {}
+    loads: list[float] = []
     for kind in ("krr-simple", "vpa-like", "pandas", "floor"):
+        loads.append(os.getloadavg()[0])
         measured[kind] = run_child([*common, "--child", kind])
         res, rss = measured[kind]
         print(f"{kind}: {res['seconds']:.2f} s, peak RSS {rss:.2f} GB", flush=True)
+    loads.append(os.getloadavg()[0])
     krr, krr_rss = measured["krr-simple"]
     vpa, vpa_rss = measured["vpa-like"]
     pdx, pd_rss = measured["pandas"]
@@ -199,7 +202,8 @@ def main() -> None:
         f"({args.data.stat().st_size / 1024**2:,.0f} MiB, zstd, from "
         "`app.sampledata.utilization_bulk.generate_utilization_bulk`). "
         f"Machine: {os.cpu_count()} cores, Python {platform.python_version()}. Each row is its own process "
-        "(peak RSS from `wait4`).",
+        "(peak RSS from `wait4`). 1-minute load average before each row and at the end (other work shares "
+        f"the machine): {', '.join(f'{x:.1f}' for x in loads)}.",
         "",
         "| measurement | seconds | of which compute | peak RSS |",
         "|---|---:|---:|---:|",

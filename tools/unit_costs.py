@@ -48,7 +48,10 @@ class UnitCostsResult(BaseModel):
     currency: str | None
     total: Money
     rows: list[UnitCost]
-    untagged_share: Decimal | None = Field(description="AI cost with no feature tag / AI cost")
+    untagged_share: Decimal | None = Field(description="LLM cost with no feature tag / LLM cost")
+    other_ai_cost: Money = Field(
+        description="AI and Machine Learning spend without token data (cloud AI services)"
+    )
     provenance: Provenance
 
 
@@ -85,9 +88,15 @@ def unit_costs(
     filters: dict[str, list[str]] | None = None,
     table: str = FACT_TABLE,
 ) -> UnitCostsResult:
-    """Cost per 1k tokens and per request for every (feature, model) with AI spend in ``period``."""
-    scope = scoped(backend, period, filters, table)
-    scope = scope.filter(scope.ServiceCategory == AI_CATEGORY)
+    """Cost per 1k tokens and per request for every (feature, model) with LLM usage in ``period``.
+
+    Only rows that name a model (LLM gateway requests) have tokens and requests; other AI and
+    Machine Learning spend (a cloud bill's managed AI services) is reported as ``other_ai_cost``.
+    """
+    ai = scoped(backend, period, filters, table)
+    ai = ai.filter(ai.ServiceCategory == AI_CATEGORY)
+    scope = ai.filter(ai.x_model.notnull())
+    other = ai.filter(ai.x_model.isnull()).EffectiveCost.sum().to_pyarrow().as_py()
     metrics: dict[str, Any] = {"cost": scope.EffectiveCost.sum(), "rows": scope.count()}
     for column in TOKEN_COLUMNS:
         metrics[column] = (
@@ -103,8 +112,8 @@ def unit_costs(
     data = agg.to_pyarrow().to_pylist()
     rows_scanned = sum(int(r["rows"]) for r in data)
     if rows_scanned == 0:
-        raise DataError(f"no AI usage rows ({AI_CATEGORY}) in {period.label()}; ingest LLM usage logs first")
-    currencies = scope.select("BillingCurrency").distinct().to_pyarrow().column(0).to_pylist()
+        raise DataError(f"no LLM usage rows in {period.label()}; ingest LLM gateway logs first")
+    currencies = ai.select("BillingCurrency").distinct().to_pyarrow().column(0).to_pylist()
     if len(currencies) > 1:
         raise DataError(
             f"AI spend in {period.label()} mixes currencies ({', '.join(sorted(map(str, currencies)))})"
@@ -114,6 +123,7 @@ def unit_costs(
     untagged = sum((r.cost for r in rows if r.feature == UNTAGGED), Decimal(0))
     return UnitCostsResult(
         period=period, currency=currencies[0] if currencies else None, total=total, rows=rows,
+        other_ai_cost=other or Decimal(0),
         untagged_share=None if total == 0 else (untagged / total).quantize(Decimal("0.0001")),
         provenance=Provenance(
             tool="unit-costs", engine=backend.name, query=str(ibis.to_sql(agg)), period=period,

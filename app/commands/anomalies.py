@@ -170,6 +170,10 @@ def render_unit_costs(result: UnitCostsResult) -> None:
             f"{r.cost_per_request}" if r.cost_per_request is not None else "–",
         )  # fmt: skip
     console.print(table)
+    if result.untagged_share is not None:
+        console.print(f"untagged feature: {result.untagged_share * 100:.1f}% of LLM spend")
+    if result.other_ai_cost:
+        console.print(f"other AI and ML spend without token data: {money(result.other_ai_cost, currency)}")
 
 
 def unit_costs_command(

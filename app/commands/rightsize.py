@@ -9,32 +9,26 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 from rich.table import Table
 
 from app.context import AppContext, get_context
 from app.render import console, emit_json, money
+from app.settings import Settings
 from domain.errors import ConfigError, InputError
 from domain.money import decimal_str
 
 GIB = 1024**3
 
 
-class RightsizingPrices(BaseSettings):
-    """Configured node prices (env ``COSTPILOT_RIGHTSIZING_USD_PER_VCPU_HOUR`` / ``…_GIB_HOUR``)."""
-
-    model_config = SettingsConfigDict(env_prefix="COSTPILOT_RIGHTSIZING_", extra="ignore")
-
-    usd_per_vcpu_hour: Decimal = Field(Decimal("0.031611"), ge=0, description="USD per vCPU-hour")
-    usd_per_gib_hour: Decimal = Field(Decimal("0.004237"), ge=0, description="USD per GiB-hour")
-
-
-def _configured_prices():  # type: ignore[no-untyped-def]
+def configured_node_prices(settings: Settings):  # type: ignore[no-untyped-def]
+    """Node prices from settings (env ``COSTPILOT_RIGHTSIZING_USD_PER_VCPU_HOUR`` / ``…_GIB_HOUR``),
+    used when the bill has no node rows to derive them from."""
     from tools.rightsizing.service import ConfiguredPrices
 
-    p = RightsizingPrices()
-    return ConfiguredPrices(usd_per_vcpu_hour=p.usd_per_vcpu_hour, usd_per_gib_hour=p.usd_per_gib_hour)
+    return ConfiguredPrices(
+        usd_per_vcpu_hour=settings.rightsizing_usd_per_vcpu_hour,
+        usd_per_gib_hour=settings.rightsizing_usd_per_gib_hour,
+    )
 
 
 def _gitops_root(app_ctx: AppContext) -> Path | None:
@@ -90,7 +84,7 @@ def rightsize_command(
         preset,
         namespace=namespace,
         overrides=_overrides(settings),
-        configured=_configured_prices(),
+        configured=configured_node_prices(app_ctx.settings),
         until=_until(app_ctx),
     )
     if json_output:
@@ -137,7 +131,7 @@ def idle_command(
         raise DataError("no utilization samples; run `costpilot ingest utilization PATH` first")
     end = _until(app_ctx) or span[1] + timedelta(seconds=1)
     settings = IdleSettings(days=days)
-    prices = unit_prices(path, _configured_prices())
+    prices = unit_prices(path, configured_node_prices(app_ctx.settings))
     found = find_idle(container_usage(path, end - timedelta(days=days), end), settings, prices)
     total = sum((w.monthly_savings for w in found), Decimal(0))
     if json_output:

@@ -164,7 +164,7 @@ def test_budgets(run_cli, home: Path) -> None:  # type: ignore[no-untyped-def]
         (("forecast", "--filter", "team=nobody"), "with team=nobody"),
         (("forecast", "--engine", "prophet"), "--engine 'prophet'"),
         (("movers", "--period", "2031-01"), "no cost rows in 2031-01-01..2031-01-31 nor in"),
-        (("unit-costs", "--period", "2026-01"), "no AI usage rows"),
+        (("unit-costs", "--period", "2026-01"), "no LLM usage rows"),
         (("budget", "set", "--scope", "colour=red", "--amount", "5"), "unknown scope"),
         (("budget", "set", "--scope", "total", "--amount", "-5"), "--amount -5: must be greater than 0"),
         (("budget", "set", "--scope", "total", "--amount", "five"), "--amount 'five': not a number"),

@@ -99,7 +99,11 @@ def test_short_file_says_not_enough_data(tmp_path: Path) -> None:
         ("timestamp,value\n2026-01-02,1\n2026-01-01,2\n2026-01-03,3\n", "timestamps must increase"),
         (
             "timestamp,value\n2026-01-01T00:00,1\n2026-01-01T01:00,2\n2026-01-01T02:00,3\n2026-01-01T02:20,4\n",
-            "irregular interval: row 5",
+            "irregular interval: 4 of 8 points at 0:20:00 are missing",
+        ),
+        (
+            "timestamp,value\n2026-01-01T00:00,1\n2026-01-01T00:10,2\n2026-01-01T00:25,3\n",
+            "irregular interval: row 4 is 0:15:00 after the previous one",
         ),
     ],
 )
@@ -141,5 +145,5 @@ def test_any_regular_file_round_trips(step: timedelta, values: list[Decimal], ho
         assert len(series.values) == span
         assert [series.values[i - kept[0]] for i in kept] == [values[i] for i in kept]
         assert all(series.values[i - kept[0]] is None for i in range(kept[0], kept[-1] + 1) if i not in kept)
-    else:  # holes made a multiple of the step the most common one
+    else:  # holes left no single step: the grid is then a multiple of it
         assert series.interval % step == timedelta(0)

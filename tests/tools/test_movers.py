@@ -96,5 +96,6 @@ def test_unit_costs_over_the_warehouse(backend) -> None:  # type: ignore[no-unty
     total = sum((Decimal(r[5]) for r in LLM_REQUESTS), Decimal(0)) * days
     assert result.total == total
     assert result.untagged_share == (Decimal("0.000120") * days / total).quantize(Decimal("0.0001"))
-    with pytest.raises(DataError, match="no AI usage rows"):
+    assert result.other_ai_cost == 0
+    with pytest.raises(DataError, match="no LLM usage rows in 2026-01-01..2026-01-31"):
         unit_costs(backend, Period(start=date(2026, 1, 1), end=date(2026, 1, 31)))

@@ -17,6 +17,7 @@ from utilization_factory import MI, frame, series, to_table
 from domain.errors import ExternalError
 from tools.rightsizing import UnitPrices, recommend
 from warehouse.prometheus import PrometheusSettings, fetch_samples, ingest_prometheus, pod_batches
+from warehouse.utilization import sample_count
 from warehouse.utilization_series import chunks_from_table, chunks_from_warehouse
 
 PRICES = UnitPrices(usd_per_vcpu_hour="0.031611", usd_per_gib_hour="0.004237", source="config", detail="test")
@@ -91,16 +92,28 @@ def _comparable(result) -> list[dict]:  # type: ignore[no-untyped-def]
     return [r.to_json_dict() for r in result.recommendations]
 
 
-def test_real_prometheus_gives_the_same_recommendations_as_parquet(tmp_path: Path) -> None:
+def test_real_prometheus_gives_the_same_recommendations_as_parquet(
+    tmp_path: Path, run_cli, workspace: Path
+) -> None:  # type: ignore[no-untyped-def]
     now = datetime.now(UTC)
     end = datetime.fromtimestamp(int(now.timestamp()) // STEP * STEP - 3600, UTC)
     df = _samples(end)
     table = to_table(df)
-    warehouse = tmp_path / "ws" / "warehouse.duckdb"
+    warehouse = tmp_path / "direct" / "warehouse.duckdb"
     with running_prometheus(df, tmp_path, step=STEP) as url:
         # Small pod batches and 12h windows: the ingest must stitch many bounded queries together.
         settings = PrometheusSettings(url=url, step_seconds=STEP, pod_batch=1, window_hours=12, cluster="c1")
         result = ingest_prometheus(warehouse, settings, end - timedelta(days=3), now)
+        # The CLI, with its defaults (50 pods and 24h per query), into the test workspace.
+        cli = run_cli("ingest", "prometheus", "--url", url, "--days", "3", "--json")
+        assert cli.code == 0, cli.err
+        assert cli.json()["ingest"]["rows_loaded"] == table.num_rows
+        assert cli.json()["pods"] == 3
+        again = run_cli("ingest", "prometheus", "--url", url, "--days", "3")
+        assert again.code == 0, again.err
+        # Same fetch again: the same file (already ingested) or its samples already stored.
+        assert "already ingested" in again.out or f"loaded 0, rejected {table.num_rows}" in again.out
+        assert sample_count(workspace / "warehouse.duckdb") == table.num_rows
     assert result.pods == 3 and result.series == 4
     assert result.ingest.rows_loaded == table.num_rows and result.ingest.rows_rejected == 0
     assert result.queries > 6 * 3 * 5  # 6 metrics × 3 pods × ≥ 5 windows, plus discovery

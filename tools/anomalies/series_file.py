@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -77,12 +76,13 @@ def read_series_file(path: Path) -> SeriesFile:
     for i, step in enumerate(steps):
         if step <= timedelta(0):
             raise FileRejected(where, f"row {i + 3}: timestamps must increase ({stamps[i + 1].isoformat()})")
-    interval = Counter(steps).most_common(1)[0][0]
+    # The grid step is the smallest step; every other step must be a whole number of them (gaps).
+    interval = min(steps)
     for i, step in enumerate(steps):
         if step % interval != timedelta(0):
             raise FileRejected(
                 where,
-                f"irregular interval: row {i + 3} is {step} after the previous one (the usual step is {interval})",
+                f"irregular interval: row {i + 3} is {step} after the previous one (not a multiple of the smallest step, {interval})",
             )
     slots = (stamps[-1] - stamps[0]) // interval + 1
     if len(stamps) < slots * (1 - MAX_GAP_SHARE):

@@ -56,6 +56,9 @@ def clean_spikes(y: np.ndarray, m: int) -> np.ndarray:
     return cleaned
 
 
+ALL = slice(None)
+
+
 class ForecastArrays(BaseModel):
     """Point forecasts and error structure for each series (rows) and horizon step (columns)."""
 
@@ -68,31 +71,31 @@ class ForecastArrays(BaseModel):
     history: np.ndarray  # (series,) days of history used
     nonnegative: np.ndarray  # (series,) bool: history never negative → clip forecasts at 0
 
-    def variance(self) -> np.ndarray:
-        """h-step forecast error variance, (series, H)."""
-        prior = np.concatenate(
-            [np.zeros((self.c.shape[0], 1)), np.cumsum(self.c[:, :-1] ** 2, axis=1)], axis=1
-        )
-        return self.sigma2[:, None] * (1 + prior)
+    def variance(self, rows: slice = ALL) -> np.ndarray:
+        """h-step forecast error variance, (series, H) — of ``rows`` only when given."""
+        c = self.c[rows]
+        prior = np.concatenate([np.zeros((c.shape[0], 1)), np.cumsum(c[:, :-1] ** 2, axis=1)], axis=1)
+        return self.sigma2[rows][:, None] * (1 + prior)
 
     def sum_variance(self, steps: int) -> np.ndarray:
         """Variance of the sum of the next ``steps`` forecast errors, (series,)."""
         return self.range_sum_variance(1, steps)
 
-    def range_sum_variance(self, first: int, last: int) -> np.ndarray:
+    def range_sum_variance(self, first: int, last: int, rows: slice = ALL) -> np.ndarray:
         """Variance of the sum of forecast errors at steps ``first..last`` (1-based, inclusive).
 
         The error at step h is e_{T+h} + Σ_{j<h} c_j e_{T+h-j}; in the sum, e_{T+k} carries
         [k ≥ first] + Σ_{h=max(first,k+1)..last} c_{h-k} = [k ≥ first] + C_{last-k} - C_{max(first-k-1, 0)}.
         """
-        n = self.c.shape[0]
+        c = self.c[rows]
+        n = c.shape[0]
         if last < first or last <= 0:
             return np.zeros(n)
-        cum = np.concatenate([np.zeros((n, 1)), np.cumsum(self.c[:, :last], axis=1)], axis=1)  # C_0..C_last
+        cum = np.concatenate([np.zeros((n, 1)), np.cumsum(c[:, :last], axis=1)], axis=1)  # C_0..C_last
         k = np.arange(1, last + 1)
         own = (k >= first).astype(float)
         coef = own[None, :] + cum[:, last - k] - cum[:, np.maximum(first - k - 1, 0)]
-        return self.sigma2 * np.sum(coef**2, axis=1)
+        return self.sigma2[rows] * np.sum(coef**2, axis=1)
 
 
 Engine = Callable[[np.ndarray, int, int], ForecastArrays]

@@ -91,7 +91,7 @@ def project(
             else arrays.mean[row, first - 1 : last]
         )
         mean_sum = float(steps.sum())
-        var = float(arrays.range_sum_variance(first, last)[row])
+        var = float(arrays.range_sum_variance(first, last, slice(row, row + 1))[0])
         path += [(last_final + timedelta(days=first + i), _money(v)) for i, v in enumerate(steps)]
     lo, hi, mid = interval(
         np.array([[mean_sum]]), np.array([[var]]), 0.80, np.array([bool(arrays.nonnegative[row])])
@@ -114,7 +114,7 @@ def _with_budget(projection: Projection | None, budget: Decimal | None) -> Proje
 def _points(arrays: ForecastArrays, row: int, last_final: date, horizon: int) -> list[ForecastPoint]:
     if arrays.model[row] == MODEL_NONE:
         return []
-    var = arrays.variance()[row : row + 1, :horizon]
+    var = arrays.variance(slice(row, row + 1))[:, :horizon]
     mean = arrays.mean[row : row + 1, :horizon]
     nonneg = arrays.nonnegative[row : row + 1]
     lo80, hi80, mid = interval(mean, var, 0.80, nonneg)

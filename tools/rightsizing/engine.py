@@ -20,7 +20,7 @@ from domain.money import round_cents
 from domain.provenance import Provenance
 from tools.rightsizing.accumulate import CommonStats
 from tools.rightsizing.common import PresetEngine, Proposal, ResourceProposal
-from tools.rightsizing.models import Recommendation, Resources, RightsizeResult, UnitPrices
+from tools.rightsizing.models import Recommendation, Resources, RightsizeResult, UnitPrices, proposed_values
 from tools.rightsizing.registry import build_settings, get_preset
 from warehouse.utilization_series import ChunkSource, NotContiguous, SeriesChunk
 
@@ -142,6 +142,13 @@ def recommend(
     manifests = manifests or {}
     keys, types = common.index.keys, common.index.types
     per_workload = Counter(k[:4] for k, ctype in zip(keys, types, strict=True) if ctype != "init")
+    provenance = Provenance(
+        tool=f"rightsizing.{preset.name}",
+        engine="numpy",
+        query=f"{preset.description}; samples from {source_label}; prices: {prices.source.value} ({prices.detail})",
+        rows_scanned=common.samples_read,
+        filters={k: v for k, v in (("window_start", window[0]), ("window_end", window[1])) if v},
+    )
     recs: list[Recommendation] = []
     excluded = 0
     for row, key in enumerate(keys):
@@ -153,16 +160,10 @@ def recommend(
             continue
         scaled_on = hpa.get((ns, kind, workload), frozenset())
         proposal = engine.propose(row, common, scaled_on, per_workload[key[:4]])
-        recs.append(_recommendation(common, row, key, ctype, proposal, manifest, prices, scaled_on))
+        recs.append(
+            _recommendation(common, row, key, ctype, proposal, manifest, prices, scaled_on, provenance)
+        )
     recs.sort(key=lambda r: (-r.monthly_savings, r.namespace, r.kind, r.workload, r.container))
-    provenance = Provenance(
-        tool=f"rightsizing.{preset.name}",
-        engine="numpy",
-        query=f"{preset.description}; samples from {source_label}; prices: {prices.source.value} ({prices.detail})",
-        rows_scanned=common.samples_read,
-        filters={k: v for k, v in (("window_start", window[0]), ("window_end", window[1])) if v},
-    )
-    recs = [r.model_copy(update={"provenance": provenance}) for r in recs]
     return RightsizeResult(
         preset=preset.name,
         settings=settings.model_dump(mode="json"),
@@ -185,6 +186,7 @@ def _recommendation(
     manifest: ManifestContainer | None,
     prices: UnitPrices,
     hpa: frozenset[str],
+    provenance: Provenance,
 ) -> Recommendation:
     t = common.t
     current = _current(common, row, manifest)
@@ -203,7 +205,18 @@ def _recommendation(
         **proposal.evidence,
         "skipped_resources": skipped,
     }
-    rec = Recommendation(
+    skip_reason = "; ".join(p.skip_reason for p in (proposal.cpu, proposal.memory) if p.skip_reason) or None
+    proposed = proposed_values(current, recommended, skipped)
+    now = monthly_cost(current.cpu_request, current.memory_request, replicas, prices)
+    after = monthly_cost(
+        None if proposed["cpu_request"] is None else Decimal(proposed["cpu_request"]),
+        proposed["memory_request"],
+        replicas,
+        prices,
+    )
+    actionable = proposed != current.as_dict()
+    # Built once, from values this module computed and typed: no re-validation per container.
+    return Recommendation.model_construct(
         cluster=key[0],
         namespace=key[1],
         kind=key[2],
@@ -213,22 +226,10 @@ def _recommendation(
         current=current,
         recommended=recommended,
         evidence=evidence,
-        skip_reason="; ".join(p.skip_reason for p in (proposal.cpu, proposal.memory) if p.skip_reason)
-        or None,
-    )
-    proposed = rec.proposed
-    now = monthly_cost(current.cpu_request, current.memory_request, replicas, prices)
-    after = monthly_cost(
-        None if proposed["cpu_request"] is None else Decimal(proposed["cpu_request"]),
-        proposed["memory_request"],
-        replicas,
-        prices,
-    )
-    return rec.model_copy(
-        update={
-            "monthly_cost_now": now,
-            "monthly_cost_after": after,
-            "monthly_savings": now - after,
-            "severity": severity_for(current, proposed) if rec.actionable else Severity.info,
-        }
+        monthly_cost_now=now,
+        monthly_cost_after=after,
+        monthly_savings=now - after,
+        severity=severity_for(current, proposed) if actionable else Severity.info,
+        skip_reason=skip_reason,
+        provenance=provenance,
     )

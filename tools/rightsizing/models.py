@@ -55,6 +55,12 @@ class Resources(BaseModel):
         }
 
 
+def proposed_values(current: Resources, recommended: Resources, skipped: list[str]) -> dict[str, Any]:
+    """The four values to write; a skipped resource ("cpu" / "memory") keeps its current values."""
+    cur, rec = current.as_dict(), recommended.as_dict()
+    return {key: cur[key] if key.split("_")[0] in skipped else rec[key] for key in RESOURCE_KEYS}
+
+
 class Recommendation(BaseModel):
     """A preset's recommendation for one container of one workload (all its pods together)."""
 
@@ -79,13 +85,7 @@ class Recommendation(BaseModel):
     @property
     def proposed(self) -> dict[str, Any]:
         """Values to write: a skipped resource keeps its current value."""
-        cur, rec = self.current.as_dict(), self.recommended.as_dict()
-        skipped = set(self.evidence.get("skipped_resources", []))
-        out: dict[str, Any] = {}
-        for key in RESOURCE_KEYS:
-            resource = key.split("_")[0]
-            out[key] = cur[key] if resource in skipped else rec[key]
-        return out
+        return proposed_values(self.current, self.recommended, self.evidence.get("skipped_resources", []))
 
     @property
     def actionable(self) -> bool:

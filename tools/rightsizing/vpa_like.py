@@ -116,6 +116,23 @@ def histogram_percentile(weights: np.ndarray, p: float, buckets: ExpBuckets) -> 
     return float(buckets.starts[bucket + 1] if bucket < buckets.n - 1 else buckets.starts[bucket])
 
 
+def histogram_percentiles(weights: np.ndarray, p: float, buckets: ExpBuckets) -> np.ndarray:
+    """``histogram_percentile`` for every row of a (containers × buckets) array at once."""
+    nonzero = weights >= EPSILON
+    has = nonzero.any(axis=1)
+    n = weights.shape[1]
+    lo = np.argmax(nonzero, axis=1)
+    hi = n - 1 - np.argmax(nonzero[:, ::-1], axis=1)
+    cum = np.cumsum(weights, axis=1)
+    before = np.where(lo > 0, cum[np.arange(len(lo)), np.maximum(lo - 1, 0)], 0.0)
+    threshold = p * weights.sum(axis=1)
+    cols = np.arange(n)[None, :]
+    reached = ((cum - before[:, None]) >= threshold[:, None]) & (cols >= lo[:, None]) & (cols < hi[:, None])
+    bucket = np.where(reached.any(axis=1), np.argmax(reached, axis=1), hi)
+    value = np.where(bucket < n - 1, buckets.starts[np.minimum(bucket + 1, n - 1)], buckets.starts[bucket])
+    return np.where(has, value, 0.0)
+
+
 def _scale(amount: int, factor: float) -> int:
     """``ScaleResource``: float multiply, truncated, clamped to [0, 1e14]."""
     value = amount * factor
@@ -138,6 +155,8 @@ class VpaLike:
         self.half_life = settings.half_life_hours * 3600
         self.interval = int(settings.memory_interval_hours * 3600)
         self.ref: int | None = None
+        self._pct: dict[str, dict[str, np.ndarray]] | None = None
+        self._rows = 0
         self.t = Growable(
             {
                 "cpu_hist": (np.float64, 0.0, self.cpu_b.n),
@@ -155,6 +174,7 @@ class VpaLike:
 
     def add(self, chunk: SeriesChunk, cidx: np.ndarray, common: CommonStats) -> None:
         self.t.ensure(len(common.index))
+        self._pct = None
         if self.ref is None:  # VPA rounds its reference time to a multiple of the half-life
             hl = int(self.half_life)
             self.ref = int(round(int(chunk.ts[0]) / hl)) * hl
@@ -256,8 +276,9 @@ class VpaLike:
         fraction = 1.0 / max(n_containers, 1)
         cpu_min = _scale(int(s.pod_min_cpu_millicores * 0.001 * 1000), fraction)
         mem_min = _scale(int(s.pod_min_memory_mb * 1024 * 1024), fraction)
-        cpu = self._estimate(t["cpu_hist"][row], self.cpu_b, 1000.0, confidence, cpu_min)
-        mem = self._estimate(t["mem_hist"][row], self.mem_b, 1.0, confidence, mem_min)
+        self._rows = max(self._rows, len(common.index))
+        cpu = self._estimate("cpu", row, 1000.0, confidence, cpu_min)
+        mem = self._estimate("mem", row, 1.0, confidence, mem_min)
         cur = common.t
         evidence: dict[str, Any] = {
             "cpu_p95": round(cpu["p_upper"], 6),
@@ -287,17 +308,25 @@ class VpaLike:
             mem_p = ResourceProposal(Decimal(mem["target"]), None if limit is None else Decimal(limit))
         return Proposal(cpu=cpu_p, memory=mem_p, evidence=evidence)
 
-    def _estimate(
-        self, hist: np.ndarray, buckets: ExpBuckets, unit: float, confidence: float, floor: int
-    ) -> dict[str, Any]:
+    def _percentiles(self) -> dict[str, dict[str, np.ndarray]]:
+        """Target/lower/upper percentiles of every container's histograms, computed once."""
+        if self._pct is None:
+            s, rows = self.settings, self._rows
+            ps = {"target": s.target_percentile, "lower": s.lower_percentile, "upper": s.upper_percentile}
+            self._pct = {
+                kind: {
+                    name: histogram_percentiles(self.t[f"{kind}_hist"][:rows], p, b) for name, p in ps.items()
+                }
+                for kind, b in (("cpu", self.cpu_b), ("mem", self.mem_b))
+            }
+        return self._pct
+
+    def _estimate(self, kind: str, row: int, unit: float, confidence: float, floor: int) -> dict[str, Any]:
         s = self.settings
-        out: dict[str, Any] = {"p_upper": histogram_percentile(hist, s.upper_percentile, buckets)}
-        for name, p in (
-            ("target", s.target_percentile),
-            ("lower", s.lower_percentile),
-            ("upper", s.upper_percentile),
-        ):
-            amount = _scale(1, histogram_percentile(hist, p, buckets) * unit)
+        pct = self._percentiles()[kind]
+        out: dict[str, Any] = {"p_upper": float(pct["upper"][row])}
+        for name in ("target", "lower", "upper"):
+            amount = _scale(1, float(pct[name][row]) * unit)
             amount = amount + _scale(amount, s.safety_margin_fraction)
             if name == "upper":
                 amount = MAX_RESOURCE_AMOUNT if confidence <= 0 else _scale(amount, 1 + 1.0 / confidence)

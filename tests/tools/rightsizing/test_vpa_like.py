@@ -117,3 +117,17 @@ def test_history_window_is_eight_days_by_default() -> None:
     from tools.rightsizing.vpa_like import VpaLikeSettings
 
     assert VpaLikeSettings().history_days == 8
+
+
+def test_vectorised_percentiles_match_the_one_histogram_walk() -> None:
+    from tools.rightsizing.vpa_like import EPSILON, histogram_percentile, histogram_percentiles
+
+    rng = np.random.default_rng(11)
+    buckets = ExpBuckets(1000.0, 0.01, 1.05)
+    weights = rng.exponential(1.0, (300, buckets.n)) * (rng.random((300, buckets.n)) < 0.1)
+    weights[0] = 0.0  # empty
+    weights[1, 5] = EPSILON / 2  # below epsilon only
+    weights[2, [0, 175]] = [1.0, 3.0]  # first and last bucket
+    for p in (0.5, 0.9, 0.95, 1.0):
+        many = histogram_percentiles(weights, p, buckets)
+        assert list(many) == [histogram_percentile(w, p, buckets) for w in weights]
