@@ -160,6 +160,8 @@ def test_budgets(run_cli, home: Path) -> None:  # type: ignore[no-untyped-def]
         (("anomalies", "--period", "2026-04", "--combine", "xor"), "--combine 'xor'"),
         (("anomalies", "--period", "someday"), "unknown period 'someday'"),
         (("forecast", "--horizon", "0"), "--horizon 0"),
+        (("forecast", "--by", "team,day"), "--by day: series are daily already"),
+        (("anomalies", "--by", "month"), "--by month: series are daily already"),
         (("forecast", "--by", "colour"), "unknown dimension 'colour'"),
         (("forecast", "--filter", "team=nobody"), "with team=nobody"),
         (("forecast", "--engine", "prophet"), "--engine 'prophet'"),

@@ -10,7 +10,7 @@ import ibis
 import numpy as np
 import pandas as pd
 
-from domain.errors import DataError
+from domain.errors import DataError, InputError
 from domain.money import round_cents
 from domain.period import Period
 from domain.provenance import Provenance
@@ -19,12 +19,22 @@ from tools.anomalies.models import Anomaly, AnomalyReport
 from tools.anomalies.root_causes import ROOT_CAUSE_DIMENSIONS, contributions, rank_root_causes
 from tools.anomalies.seasonality import season_length
 from tools.anomalies.series_file import read_series_file
+from warehouse.dimensions import TIME_DIMENSIONS
 from warehouse.facts import FACT_TABLE
 from warehouse.query import daily_costs, resolve_dimensions
 
 DAILY_SEASON = season_length(timedelta(days=1))
 # History beyond the k seasons of the baseline, so the MAD has enough residuals.
 EXTRA_HISTORY_DAYS = 28
+
+
+def check_series_dimensions(by: list[str]) -> None:
+    """Series are daily already: a time dimension cannot also split them."""
+    for name in by:
+        if name in TIME_DIMENSIONS:
+            raise InputError(
+                f"--by {name}: series are daily already; split by other dimensions (team, service…)"
+            )
 
 
 def describe_filters(filters: dict[str, list[str]]) -> str:
@@ -106,6 +116,7 @@ def find_anomalies(
     """Anomalous runs of daily cost per ``by`` series with start, end, expected, actual, root causes."""
     settings = settings or DetectorSettings()
     filters = filters or {}
+    check_series_dimensions(by)
     resolve_dimensions(by, backend, table)
     history = settings.seasons * DAILY_SEASON + EXTRA_HISTORY_DAYS
     window = Period(start=period.start - timedelta(days=history), end=period.end)

@@ -20,7 +20,7 @@ from domain.money import round_cents
 from domain.period import Period
 from domain.provenance import Provenance
 from tools.anomalies.detect import Status
-from tools.anomalies.service import describe_filters, pivot_daily
+from tools.anomalies.service import check_series_dimensions, describe_filters, pivot_daily
 from tools.forecast.backtest import interval
 from tools.forecast.engines import ETS_MIN_SEASONS, MODEL_NAIVE, MODEL_NONE, ForecastArrays, forecast_arrays
 from tools.forecast.models import ForecastPoint, ForecastReport, Projection, SeriesForecast
@@ -152,6 +152,7 @@ def forecast_spend(
     by, filters = by or [], filters or {}
     if not 1 <= horizon <= MAX_HORIZON:
         raise InputError(f"--horizon {horizon}: use 1..{MAX_HORIZON} days")
+    check_series_dimensions(by)
     resolve_dimensions(by, backend, table)
     window = Period(start=as_of - timedelta(days=history_days), end=as_of - timedelta(days=1))
     frame = daily_costs(backend, window, by, filters, table=table)
