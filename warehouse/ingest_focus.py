@@ -36,7 +36,7 @@ def _read_sql(path: Path, fmt: str) -> str:
     return (
         f"read_csv({literal(str(path))}, all_varchar = true, header = true, nullstr = {NULL_STRINGS!r}, "
         "store_rejects = true, rejects_table = '__csv_reject_errors', rejects_scan = '__csv_reject_scans', "
-        "parallel = false, max_line_size = 10000000)"
+        "max_line_size = 10000000)"
     )
 
 
