@@ -81,6 +81,8 @@ class ModelChoice(BaseModel):
     min_tier: int
     min_context: int
     window_days: int
+    days_with_usage: int = Field(0, ge=0, description="days in the window on which the feature used a model")
+    requests: int = Field(0, ge=0)
     tokens: dict[str, int]
     monthly_cost_now: Money
     monthly_cost_after: Money
@@ -101,6 +103,8 @@ class ModelChoice(BaseModel):
                 "min_tier": self.min_tier,
                 "min_context": self.min_context,
                 "window_days": self.window_days,
+                "days": self.days_with_usage,
+                "requests": self.requests,
                 "tokens": self.tokens,
                 "candidates": [{**c.model_dump(mode="json")} for c in self.candidates],
             },
@@ -181,6 +185,8 @@ def choose_models(
                 min_tier=needs.min_tier,
                 min_context=needs.min_context,
                 window_days=window_days,
+                days_with_usage=max((v.days for v in vols), default=0),
+                requests=sum(v.requests for v in vols),
                 tokens=tokens,
                 monthly_cost_now=now,
                 monthly_cost_after=after,

@@ -21,6 +21,7 @@ class TokenVolume:
     cache_creation_tokens: int
     requests: int
     cost: Decimal  # EffectiveCost of these rows
+    days: int = 0  # distinct days with usage in the window: the evidence behind a model change
 
 
 def token_volumes(warehouse_path: Path, start: date, end: date) -> list[TokenVolume]:
@@ -32,7 +33,8 @@ def token_volumes(warehouse_path: Path, start: date, end: date) -> list[TokenVol
         rows = con.execute(
             f"""SELECT feature, x_model, sum(coalesce(x_prompt_tokens, 0)), sum(coalesce(x_completion_tokens, 0)),
                        sum(coalesce(x_cache_read_tokens, 0)), sum(coalesce(x_cache_creation_tokens, 0)),
-                       sum(coalesce(x_requests, 1)), sum(coalesce(EffectiveCost, 0))
+                       sum(coalesce(x_requests, 1)), sum(coalesce(EffectiveCost, 0)),
+                       count(DISTINCT ChargePeriodStart::DATE)
                 FROM {FACT_TABLE}
                 WHERE x_model IS NOT NULL AND ChargePeriodStart >= ? AND ChargePeriodStart < ? + INTERVAL 1 DAY
                 GROUP BY ALL ORDER BY 1, 2""",
@@ -41,8 +43,8 @@ def token_volumes(warehouse_path: Path, start: date, end: date) -> list[TokenVol
     finally:
         con.close()
     return [
-        TokenVolume(str(f), str(m), int(p), int(c), int(r), int(w), int(n), Decimal(cost))
-        for f, m, p, c, r, w, n, cost in rows
+        TokenVolume(str(f), str(m), int(p), int(c), int(r), int(w), int(n), Decimal(cost), int(d))
+        for f, m, p, c, r, w, n, cost, d in rows
     ]
 
 

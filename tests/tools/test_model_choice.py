@@ -91,3 +91,15 @@ def test_bad_routing_names_the_key() -> None:
         ConfigError, match=r"ai/routing.yaml: models.big.tier: Input should be a valid integer"
     ):
         parse_routing(bad)
+
+
+def test_days_with_usage_are_the_evidence_guardrails_judge() -> None:
+    volumes = [
+        TokenVolume("summary", "big", 1_000_000, 100_000, 0, 0, 400, Decimal(0), days=12),
+        TokenVolume("summary", "mid", 10_000, 1_000, 0, 0, 9, Decimal(0), days=3),
+    ]
+    choice = next(
+        c for c in choose_models(parse_routing(ROUTING), volumes, PRICES.get, 30) if c.feature == "summary"
+    )
+    evidence = choice.to_finding().evidence
+    assert (evidence["days"], evidence["requests"], evidence["window_days"]) == (12, 409, 30)
