@@ -69,7 +69,9 @@ def spend(
     result = spend_breakdown(backend, period, by, filters, measure)
     if result.rows_scanned == 0 and not allow_empty:
         scope = f" with {_describe(filters)}" if filters else ""
-        raise DataError(f"no cost rows in {period.label()}{scope}; check --period, --filter or ingest data first")
+        raise DataError(
+            f"no cost rows in {period.label()}{scope}; check --period, --filter or ingest data first"
+        )
     total = sum((r["cost"] for r in result.rows), Decimal(0))
     rows = [
         SpendRow(

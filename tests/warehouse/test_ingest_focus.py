@@ -242,7 +242,9 @@ def test_timestamps_with_offsets_are_converted_to_utc(tmp_path: Path, focus_vari
     assert got == [("2024-09-18 21:30",)] * 4
 
 
-def test_row_numbers_stay_right_when_a_large_csv_is_read_in_parallel(tmp_path: Path, focus_sample: Path) -> None:
+def test_row_numbers_stay_right_when_a_large_csv_is_read_in_parallel(
+    tmp_path: Path, focus_sample: Path
+) -> None:
     # ~70 MB: several reader buffers, so DuckDB parses it on more than one thread.
     header, *lines = focus_sample.read_text().splitlines()
     body = lines * 100
@@ -255,6 +257,8 @@ def test_row_numbers_stay_right_when_a_large_csv_is_read_in_parallel(tmp_path: P
     rejected = list(csv.DictReader(Path(result.rejected_file).read_text().splitlines()))
     assert rejected[0]["row"] == str(bad_row) and "not a number: zero." in rejected[0]["reason"]
     con = duckdb.connect(str(tmp_path / "wh.duckdb"), read_only=True)
-    rows = con.execute("SELECT min(x_source_row), max(x_source_row), count(DISTINCT x_source_row) FROM cost_facts").fetchone()
+    rows = con.execute(
+        "SELECT min(x_source_row), max(x_source_row), count(DISTINCT x_source_row) FROM cost_facts"
+    ).fetchone()
     con.close()
     assert rows == (1, 100_000, 99_999)
