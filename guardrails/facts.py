@@ -15,8 +15,8 @@ from typing import Any
 from domain.changes import PlannedChange
 from domain.errors import InputError
 from domain.findings import Finding, FindingKind
+from domain.quantity import parse_quantity
 from gitops.diff import changed_fields, identity
-from gitops.quantity import parse_quantity
 from gitops.targets import ROUTING_FILE, WorkloadSite, find_workload, related
 from gitops.yaml_patch import UnsafeYamlError, load_documents, resolve_in_repo
 from gitops.yaml_path import MISSING, Key, Named, get_value, parse_path, split_selector

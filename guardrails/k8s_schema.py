@@ -22,7 +22,7 @@ import jsonschema
 from referencing import Registry, Resource
 
 from domain.errors import InputError
-from gitops.quantity import parse_quantity
+from domain.quantity import parse_quantity
 
 try:
     import kubernetes_validate

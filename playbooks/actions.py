@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from domain.errors import ConfigError, InputError
 from domain.findings import Finding, FindingKind
-from gitops.quantity import parse_cpu, parse_memory
+from domain.quantity import parse_cpu, parse_memory
 from gitops.targets import (
     Location,
     RepoIndex,

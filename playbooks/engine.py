@@ -18,8 +18,8 @@ from typing import Any
 from domain.changes import FileChange, PlannedChange
 from domain.errors import InputError
 from domain.findings import Finding
+from domain.quantity import format_cpu, format_memory, parse_quantity
 from gitops.diff import unified_diff
-from gitops.quantity import format_cpu, format_memory, parse_quantity
 from gitops.targets import RepoIndex, index_repo
 from gitops.yaml_patch import (
     FieldEdit,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -29,6 +31,24 @@ def connect_duckdb(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnec
         con.execute(create_fact_table_sql())
         con.execute(CREATE_INGESTS_SQL)
     return con
+
+
+@contextmanager
+def load_transaction(con: duckdb.DuckDBPyConnection, source: Path, scratch: Path) -> Iterator[None]:
+    """All-or-nothing load of one file: commit, or roll back and remove the half-written
+    ``scratch`` file (rejected rows), turning DuckDB errors into one-line DataErrors."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+        con.execute("COMMIT")
+    except duckdb.Error as exc:
+        con.execute("ROLLBACK")
+        scratch.unlink(missing_ok=True)
+        raise DataError(f"{source}: load failed, nothing loaded ({str(exc).splitlines()[0]})") from None
+    except BaseException:
+        con.execute("ROLLBACK")
+        scratch.unlink(missing_ok=True)
+        raise
 
 
 def open_backend(target: Path | str) -> ibis.BaseBackend:

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import duckdb
 
-from domain.errors import DataError
 from warehouse.config import UNTAGGED, WarehouseConfig
+from warehouse.connection import load_transaction
 from warehouse.facts import (
     FACT_TABLE,
     INGESTS_TABLE,
@@ -293,8 +293,7 @@ def load_source(
     rejected_dir.mkdir(parents=True, exist_ok=True)
     rejected_path = rejected_dir / f"{spec.path.name}.{spec.sha256[:12]}.rejected.csv"
     tmp_rejected = rejected_path.with_suffix(".tmp")
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with load_transaction(con, spec.path, tmp_rejected):
         for name in spec.extra_columns:
             con.execute(f"ALTER TABLE {FACT_TABLE} ADD COLUMN IF NOT EXISTS {ident(name)} VARCHAR")
         con.execute(_insert_sql(spec, config, currency))
@@ -323,15 +322,6 @@ def load_source(
                 batch_id,
             ],
         )
-        con.execute("COMMIT")
-    except duckdb.Error as exc:
-        con.execute("ROLLBACK")
-        tmp_rejected.unlink(missing_ok=True)
-        raise DataError(f"{spec.path}: load failed, nothing loaded ({str(exc).splitlines()[0]})") from None
-    except BaseException:
-        con.execute("ROLLBACK")
-        tmp_rejected.unlink(missing_ok=True)
-        raise
     if rejected:
         tmp_rejected.replace(rejected_path)
     return IngestResult(

@@ -8,48 +8,27 @@ skipped. Kustomize folders are rendered (resources, patches, namespace); a plain
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
+from domain.errors import InputError
+from domain.quantity import parse_quantity
+
 WORKLOAD_KINDS = frozenset({"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob"})
-_BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
-_DECIMAL = {
-    "n": Decimal("1e-9"),
-    "u": Decimal("1e-6"),
-    "m": Decimal("1e-3"),
-    "": Decimal(1),
-    "k": Decimal(10**3),
-    "M": Decimal(10**6),
-    "G": Decimal(10**9),
-    "T": Decimal(10**12),
-    "P": Decimal(10**15),
-    "E": Decimal(10**18),
-}
-_QTY = re.compile(r"^([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]?)$")
 
 
 def quantity(value: Any) -> Decimal | None:
     """Exact value of a Kubernetes quantity ("250m" → 0.25, "1Gi" → 1073741824); None if invalid."""
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        return Decimal(repr(value))
-    match = _QTY.match(str(value).strip())
-    if not match:
-        return None
-    number, suffix = match.groups()
     try:
-        base = Decimal(number)
-    except InvalidOperation:
+        return parse_quantity(value)
+    except InputError:
         return None
-    return base * (Decimal(_BINARY[suffix]) if suffix in _BINARY else _DECIMAL[suffix])
 
 
 @dataclass(frozen=True)

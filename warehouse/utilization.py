@@ -20,11 +20,12 @@ from pathlib import Path
 
 import duckdb
 
-from domain.errors import DataError, FileRejected
-from warehouse.connection import connect_duckdb
+from domain.errors import FileRejected
+from warehouse.connection import connect_duckdb, load_transaction
 from warehouse.facts import INGESTS_TABLE
 from warehouse.files import file_sha256, sniff_format
 from warehouse.ingest_models import IngestReport, IngestResult, IngestStatus
+from warehouse.sql import ident, literal
 
 SAMPLES_TABLE = "utilization_samples"
 KEY_COLUMNS: tuple[str, ...] = ("cluster", "namespace", "workload_kind", "workload", "container", "pod")
@@ -57,14 +58,6 @@ CREATE TABLE IF NOT EXISTS {SAMPLES_TABLE} (
 """
 
 
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _lit(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def open_samples(warehouse_path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """A warehouse connection with ``utilization_samples`` created (unless read-only)."""
     con = connect_duckdb(warehouse_path, read_only=read_only)
@@ -75,9 +68,9 @@ def open_samples(warehouse_path: Path, read_only: bool = False) -> duckdb.DuckDB
 
 def _read_sql(path: Path, fmt: str) -> str:
     if fmt == "parquet":
-        return f"read_parquet({_lit(str(path))}, file_row_number = true)"
+        return f"read_parquet({literal(str(path))}, file_row_number = true)"
     return (
-        f"read_csv({_lit(str(path))}, all_varchar = true, header = true, nullstr = {NULL_STRINGS!r}, "
+        f"read_csv({literal(str(path))}, all_varchar = true, header = true, nullstr = {NULL_STRINGS!r}, "
         "parallel = false, store_rejects = true)"
     )
 
@@ -102,7 +95,7 @@ def _source(con: duckdb.DuckDBPyConnection, path: Path) -> tuple[str, list[str]]
         raise FileRejected(str(path), f"not a utilization file: missing column(s) {', '.join(missing)}")
     present = [c for c in (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS) if c in by_lower]
     row = "file_row_number + 1" if fmt == "parquet" else "row_number() OVER ()"
-    renames = ", ".join(f"{_q(by_lower[c])} AS {c}" for c in present)
+    renames = ", ".join(f"{ident(by_lower[c])} AS {c}" for c in present)
     return f"(SELECT {row} AS __row, {renames} FROM {read})", present
 
 
@@ -128,7 +121,7 @@ def _stage_sql(from_sql: str, present: list[str]) -> str:
     ctype = f"lower({_text('container_type')})" if "container_type" in present else "NULL"
     sel.append(f"COALESCE({ctype}, 'regular') AS container_type")
     if "container_type" in present:
-        allowed = ", ".join(_lit(t) for t in CONTAINER_TYPES)
+        allowed = ", ".join(literal(t) for t in CONTAINER_TYPES)
         why.append(
             f"CASE WHEN {ctype} IS NOT NULL AND {ctype} NOT IN ({allowed}) "
             f"THEN 'container_type: ' || {_text('container_type')} || ' is not regular, sidecar or init' END"
@@ -223,8 +216,7 @@ def ingest_utilization_file(
     rejected_path = rejected_dir / f"{path.name}.{sha[:12]}.rejected.csv"
     tmp = rejected_path.with_suffix(".tmp")
     stage = "__util_stage"
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with load_transaction(con, path, tmp):
         con.execute(f"CREATE TEMP TABLE {stage} AS {_stage_sql(from_sql, present)}")
         (parsed,) = con.execute(f"SELECT count(*) FROM {stage}").fetchone()  # type: ignore[misc]
         if parsed + len(structural) == 0:
@@ -234,14 +226,14 @@ def ingest_utilization_file(
         con.execute(f"""
             INSERT INTO {SAMPLES_TABLE}
             SELECT timestamp, {_SERIES}, container_type, cpu_cores, memory_bytes, cpu_request, cpu_limit,
-                   memory_request, memory_limit, oom_killed, {_lit(sha)}, __row
+                   memory_request, memory_limit, oom_killed, {literal(sha)}, __row
             FROM {stage} WHERE __reason IS NULL ORDER BY {_SERIES}, timestamp""")
         (loaded,) = con.execute(f"SELECT count(*) FROM {stage} WHERE __reason IS NULL").fetchone()  # type: ignore[misc]
         rejected = parsed - loaded + len(structural)
         if rejected:
             con.execute("CREATE TEMP TABLE __util_rej (source VARCHAR, row BIGINT, reason VARCHAR)")
             con.execute(
-                f"INSERT INTO __util_rej SELECT {_lit(str(path))}, __row, __reason FROM {stage} "
+                f"INSERT INTO __util_rej SELECT {literal(str(path))}, __row, __reason FROM {stage} "
                 "WHERE __reason IS NOT NULL"
             )
             if structural:
@@ -249,7 +241,7 @@ def ingest_utilization_file(
                     "INSERT INTO __util_rej VALUES (?, ?, ?)", [(str(path), r, why) for r, why in structural]
                 )
             con.execute(
-                f"COPY (SELECT * FROM __util_rej ORDER BY row) TO {_lit(str(tmp))} (HEADER, DELIMITER ',')"
+                f"COPY (SELECT * FROM __util_rej ORDER BY row) TO {literal(str(tmp))} (HEADER, DELIMITER ',')"
             )
             con.execute("DROP TABLE __util_rej")
         con.execute(
@@ -267,15 +259,6 @@ def ingest_utilization_file(
             ],
         )
         con.execute(f"DROP TABLE {stage}")
-        con.execute("COMMIT")
-    except duckdb.Error as exc:
-        con.execute("ROLLBACK")
-        tmp.unlink(missing_ok=True)
-        raise DataError(f"{path}: load failed, nothing loaded ({str(exc).splitlines()[0]})") from None
-    except BaseException:
-        con.execute("ROLLBACK")
-        tmp.unlink(missing_ok=True)
-        raise
     if rejected:
         tmp.replace(rejected_path)
     return IngestResult(

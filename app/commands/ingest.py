@@ -2,44 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import typer
 
 from app.context import get_context
-from app.logs import get_logger
-from app.render import emit_json, err_console
+from app.ingest_output import file_progress, finish_report
+from app.render import err_console
 from warehouse.ingest_focus import ingest_focus_files
 from warehouse.ingest_llm import ingest_llm_files
-from warehouse.ingest_models import IngestReport, IngestResult
 from warehouse.paths import expand_inputs
 
-log = get_logger("ingest")
 ingest_app = typer.Typer(help="Load cost and usage data into the workspace.", no_args_is_help=True)
-
-
-def _progress(json_output: bool) -> Callable[[IngestResult], None]:
-    def show(result: IngestResult) -> None:
-        log.info("ingest %s %s sha256=%s", result.kind, result.summary_line(), result.sha256)
-        if not json_output:  # per-file progress on stderr; --json keeps stdout one document
-            err_console.print(result.summary_line())
-
-    return show
-
-
-def _finish(report: IngestReport, json_output: bool) -> None:
-    if json_output:
-        emit_json(
-            {
-                "files": [f.model_dump(mode="json") for f in report.files],
-                "rows_read": report.rows_read,
-                "rows_loaded": report.rows_loaded,
-                "rows_rejected": report.rows_rejected,
-            }
-        )
-    else:
-        typer.echo(f"read {report.rows_read}, loaded {report.rows_loaded}, rejected {report.rows_rejected}")
 
 
 @ingest_app.command("focus")
@@ -59,9 +33,9 @@ def focus(
             expand_inputs(paths, (".csv", ".csv.gz", ".parquet")),
             app_ctx.settings.warehouse_config(),
             ws.rejected_dir,
-            on_file=_progress(json_output),
+            on_file=file_progress(json_output),
         )
-    _finish(report, json_output)
+    finish_report(report, json_output)
 
 
 @ingest_app.command("llm-usage")
@@ -79,9 +53,9 @@ def llm_usage(
             expand_inputs(paths, (".jsonl", ".jsonl.gz", ".json", ".csv", ".csv.gz")),
             app_ctx.settings.warehouse_config(),
             ws.rejected_dir,
-            on_file=_progress(json_output),
+            on_file=file_progress(json_output),
         )
-    _finish(report, json_output)
+    finish_report(report, json_output)
 
 
 def register(app: typer.Typer) -> None:

@@ -8,8 +8,8 @@ from pathlib import Path
 import typer
 
 from app.context import get_context
+from app.ingest_output import file_progress, finish_report
 from app.render import emit_json, err_console
-from warehouse.ingest_models import IngestResult
 
 
 def add_commands(ingest_app: typer.Typer) -> None:
@@ -31,22 +31,10 @@ def utilization(
     app_ctx = get_context(ctx)
     ws = app_ctx.workspace.ensure()
 
-    def show(result: IngestResult) -> None:
-        if not json_output:
-            err_console.print(result.summary_line())
-
-    report = ingest_utilization_files(ws.warehouse_path, paths, ws.rejected_dir, on_file=show)
-    if json_output:
-        emit_json(
-            {
-                "files": [f.model_dump(mode="json") for f in report.files],
-                "rows_read": report.rows_read,
-                "rows_loaded": report.rows_loaded,
-                "rows_rejected": report.rows_rejected,
-            }
-        )
-    else:
-        typer.echo(f"read {report.rows_read}, loaded {report.rows_loaded}, rejected {report.rows_rejected}")
+    report = ingest_utilization_files(
+        ws.warehouse_path, paths, ws.rejected_dir, on_file=file_progress(json_output)
+    )
+    finish_report(report, json_output)
 
 
 def prometheus(

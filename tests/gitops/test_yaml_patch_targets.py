@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from domain.changes import FileChange
+from domain.quantity import format_cpu, format_memory, parse_cpu, parse_memory
 from gitops.diff import changed_fields, unified_diff
-from gitops.quantity import format_cpu, format_memory, parse_cpu, parse_memory
 from gitops.targets import find_workload, index_repo, locate_field, locate_helm_value, locate_model, related
 from tests.guardrails.helpers import write_repo
 
