@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from statistics import NormalDist
+
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
-from scipy.stats import norm
 
 from tools.forecast.engines import forecast_arrays
 
@@ -27,7 +28,7 @@ def interval(
     mean: np.ndarray, variance: np.ndarray, level: float, nonnegative: np.ndarray
 ) -> tuple[np.ndarray, ...]:
     """(lo, hi, mean) of a central ``level`` normal interval; clipped at 0 for cost series."""
-    z = float(norm.ppf(0.5 + level / 2))
+    z = NormalDist().inv_cdf(0.5 + level / 2)
     half = z * np.sqrt(np.maximum(variance, 0.0))
     lo, hi = mean - half, mean + half
     floor = np.where(nonnegative[:, None], 0.0, -np.inf)
