@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Property tests on a shared 2-core machine: no per-example deadline (timing is the benchmarks'
+# job), and in CI a fixed example sequence so a red run can be replayed exactly.
+settings.register_profile(
+    "costpilot",
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    derandomize=bool(os.environ.get("CI")),
+    print_blob=True,
+)
+settings.load_profile("costpilot")
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 FOCUS_SAMPLE = SHARED_DATA / "focus" / "focus_1.0_sample.csv"
