@@ -1,0 +1,299 @@
+"""The remediation service: findings → proposals → approval → pull request.
+
+Each call takes who is acting (a CLI ``--as`` name or a Slack user id) and, for requests that may
+be retried (Slack re-delivers an event, a button is clicked twice), an idempotency key whose first
+result is the answer to every repeat.
+
+The approval is bound to the proposal's patch hash; opening the PR happens under a lease
+(``store.proposals.claim_pr``) and the forge finds an existing PR by its branch, so a second
+click, a retry or two replicas give one PR, and a failure after the approval is resumed by the
+next ``approve`` or ``scan``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.engine import Engine
+
+from app.remediation.config import (
+    BOT,
+    ApprovalRefused,
+    ApproverSpec,
+    Authorizer,
+    RemediationConfig,
+    environment_of,
+)
+from app.remediation.results import ApprovalOutcome, ScanItem, ScanSummary
+from domain.changes import GuardrailReport, PlannedChange
+from domain.errors import CostpilotError, InputError
+from domain.findings import Finding
+from gitops import pr_body
+from gitops.forges import FileContent, Forge, PublishRequest
+from store import proposals as store
+from store.proposals import Proposal, ProposalState
+
+Planner = Callable[[Sequence[Finding]], list[PlannedChange]]
+Validator = Callable[[PlannedChange], GuardrailReport]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class RemediationService:
+    """The seam every surface (CLI, Slack, agent) calls; the forge is built only when needed."""
+
+    engine: Engine
+    config: RemediationConfig
+    forge: Callable[[], Forge]
+    playbook_approvers: Mapping[str, ApproverSpec] = field(default_factory=dict)
+    playbook_labels: Mapping[str, list[str]] = field(default_factory=dict)
+    playbook_intros: Mapping[str, str] = field(default_factory=dict)
+    render_report: Callable[[GuardrailReport], str] | None = None
+    environment_of: Callable[[PlannedChange], str] = environment_of
+    clock: Callable[[], datetime] = utc_now
+
+    @property
+    def authorizer(self) -> Authorizer:
+        return Authorizer(
+            self.config.approvers, frozenset(self.config.production_environments), self.playbook_approvers
+        )
+
+    # ----- scan -----
+    def submit(
+        self, validated: Sequence[tuple[PlannedChange, GuardrailReport]], *, requested_by: str = BOT
+    ) -> list[ScanItem]:
+        """Store validated changes as proposals (blocked or awaiting approval)."""
+        items = []
+        ttl = timedelta(hours=self.config.ttl_hours)
+        for change, report in validated:
+            proposal, outcome, superseded = store.record(
+                self.engine,
+                change,
+                report,
+                environment=self.environment_of(change),
+                requested_by=requested_by,
+                ttl=ttl,
+                now=self.clock(),
+            )
+            items.append(
+                ScanItem(
+                    id=proposal.id,
+                    playbook=proposal.playbook,
+                    branch=proposal.branch,
+                    environment=proposal.environment,
+                    state=proposal.state,
+                    outcome=outcome,
+                    blocked_rules=proposal.blocked_rules,
+                    monthly_cost_now=change.monthly_cost_now,
+                    monthly_cost_after=change.monthly_cost_after,
+                    superseded=superseded,
+                )
+            )
+        return items
+
+    def scan(
+        self,
+        findings: Sequence[Finding],
+        plan: Planner,
+        validate: Validator,
+        *,
+        requested_by: str = BOT,
+        notes: Sequence[str] = (),
+    ) -> ScanSummary:
+        """Plan and validate findings, record proposals, expire stale ones, resume pending PRs."""
+        expired = store.expire_due(self.engine, self.clock())
+        changes = plan(findings)
+        items = self.submit([(c, validate(c)) for c in changes], requested_by=requested_by)
+        resumed, failures = self.resume_pending()
+        return ScanSummary(
+            findings=len(findings),
+            proposals=items,
+            expired=expired,
+            resumed=resumed,
+            notes=[*notes, *failures],
+        )
+
+    def resume_pending(self) -> tuple[list[ApprovalOutcome], list[str]]:
+        """Open the PRs of approved proposals whose earlier attempt failed or crashed; a forge
+        failure is reported (and retried next time) instead of stopping the scan."""
+        outcomes, failures = [], []
+        for proposal in store.list_proposals(self.engine, {ProposalState.approved}):
+            try:
+                outcomes.append(self._open_pr(proposal))
+            except CostpilotError as exc:
+                failures.append(f"PR for {proposal.id} not opened yet: {exc}")
+        return outcomes, failures
+
+    # ----- reading -----
+    def list_proposals(self, states: Sequence[ProposalState] | None = None) -> list[Proposal]:
+        store.expire_due(self.engine, self.clock())
+        return store.list_proposals(self.engine, states)
+
+    def show(self, proposal_id: str) -> Proposal:
+        return store.get(self.engine, proposal_id)
+
+    # ----- decisions -----
+    def approve(
+        self,
+        proposal_id: str,
+        user: str,
+        *,
+        expected_sha256: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> ApprovalOutcome:
+        """Approve as ``user`` (CLI name or Slack user id) and open or update the PR."""
+        if idempotency_key and (stored := store.recall(self.engine, idempotency_key)) is not None:
+            return ApprovalOutcome.model_validate_json(stored)
+        now = self.clock()
+        proposal = store.get(self.engine, proposal_id)
+        refusal = self.authorizer.refusal(proposal, user)
+        if refusal is None and expected_sha256 and expected_sha256 != proposal.patch_sha256:
+            refusal = "the patch changed since it was shown; review the new one"
+        if refusal:
+            store.refuse(self.engine, proposal_id, actor=user, action="approve", reason=refusal, now=now)
+            raise ApprovalRefused(f"{user} may not approve {proposal_id}: {refusal}")
+        if proposal.state is ProposalState.awaiting_approval and not store.approve(
+            self.engine, proposal_id, approver=user, patch_sha256=proposal.patch_sha256, now=now
+        ):
+            store.expire_due(self.engine, now)  # the guard may have failed on the TTL
+        proposal = store.get(self.engine, proposal_id)
+        if proposal.state is ProposalState.approved:
+            outcome = self._open_pr(proposal)
+        elif proposal.state is ProposalState.pr_opened:
+            outcome = self._outcome(
+                proposal, f"already approved by {proposal.approved_by}; PR {proposal.pr_url}"
+            )
+        else:
+            raise InputError(_not_approvable(proposal))
+        if idempotency_key:
+            stored = store.remember(
+                self.engine,
+                idempotency_key,
+                action="approve",
+                subject=proposal_id,
+                result=outcome.model_dump_json(),
+                now=now,
+            )
+            outcome = ApprovalOutcome.model_validate_json(stored)
+        return outcome
+
+    def reject(
+        self, proposal_id: str, user: str, *, reason: str | None = None, idempotency_key: str | None = None
+    ) -> Proposal:
+        """Reject as ``user`` (an approver of the proposal)."""
+        if idempotency_key and store.recall(self.engine, idempotency_key) is not None:
+            return store.get(self.engine, proposal_id)
+        now = self.clock()
+        proposal = store.get(self.engine, proposal_id)
+        refusal = self.authorizer.refusal(proposal, user, approving=False)
+        if refusal:
+            store.refuse(self.engine, proposal_id, actor=user, action="reject", reason=refusal, now=now)
+            raise ApprovalRefused(f"{user} may not reject {proposal_id}: {refusal}")
+        if not store.reject(self.engine, proposal_id, actor=user, reason=reason, now=now):
+            current = store.get(self.engine, proposal_id)
+            if current.state is not ProposalState.rejected:
+                raise InputError(
+                    f"proposal {proposal_id} is {current.state.value}; only a proposal awaiting "
+                    "approval or blocked can be rejected"
+                )
+        if idempotency_key:
+            store.remember(
+                self.engine, idempotency_key, action="reject", subject=proposal_id, result="{}", now=now
+            )
+        return store.get(self.engine, proposal_id)
+
+    # ----- pull requests -----
+    def _open_pr(self, proposal: Proposal) -> ApprovalOutcome:
+        now = self.clock()
+        token = store.claim_pr(
+            self.engine, proposal.id, lease=timedelta(seconds=self.config.claim_lease_seconds), now=now
+        )
+        if token is None:
+            current = store.get(self.engine, proposal.id)
+            if current.state is ProposalState.pr_opened:
+                return self._outcome(
+                    current, f"already approved by {current.approved_by}; PR {current.pr_url}"
+                )
+            return self._outcome(current, "approved; another process is opening the PR")
+        try:
+            result = self.forge().publish(self.publish_request(proposal))
+        except BaseException:
+            # Hand the lease back so the next approve or scan retries at once.
+            store.release_claim(self.engine, proposal.id, token)
+            raise
+        store.mark_pr_opened(
+            self.engine,
+            proposal.id,
+            token=token,
+            forge=result.forge,
+            url=result.url,
+            number=result.number,
+            commit_sha=result.commit_sha,
+            created=result.created,
+            actor=BOT,
+            now=self.clock(),
+        )
+        current = store.get(self.engine, proposal.id)
+        verb = "opened" if result.created else "updated"
+        return self._outcome(
+            current, f"approved by {current.approved_by}; {verb} {result.url}", result.created
+        )
+
+    def publish_request(self, proposal: Proposal) -> PublishRequest:
+        """Branch, files, title, body, labels and bot comment for the forge."""
+        change = proposal.change
+        report_md = self.render_report(proposal.report) if self.render_report else None
+        body = pr_body.render_body(
+            proposal.id,
+            change,
+            proposal.report,
+            approved_by=proposal.approved_by,
+            approved_at=proposal.approved_at,
+            report_markdown=report_md,
+            intro=self.playbook_intros.get(change.playbook, ""),
+        )
+        message = (
+            f"{change.title}\n\ncostpilot proposal {proposal.id}\nPatch-SHA256: {change.patch_sha256}\n"
+            f"Approved-by: {proposal.approved_by}\n"
+        )
+        return PublishRequest(
+            branch=change.branch,
+            base_sha=change.base_sha,
+            title=change.title,
+            body=body,
+            commit_message=message,
+            files=[FileContent(path=f.path, content=f.after) for f in change.files],
+            labels=list(dict.fromkeys([*self.config.labels, *self.playbook_labels.get(change.playbook, [])])),
+            comment=pr_body.render_comment(proposal.id, change, approved_by=proposal.approved_by),
+            comment_marker=pr_body.MARKER_PREFIX,
+        )
+
+    @staticmethod
+    def _outcome(proposal: Proposal, message: str, created: bool = False) -> ApprovalOutcome:
+        return ApprovalOutcome(
+            proposal_id=proposal.id,
+            state=proposal.state,
+            approved_by=proposal.approved_by,
+            approved_at=proposal.approved_at,
+            branch=proposal.branch,
+            pr_url=proposal.pr_url,
+            pr_number=proposal.pr_number,
+            pr_created=created,
+            message=message,
+        )
+
+
+def _not_approvable(proposal: Proposal) -> str:
+    explain = {
+        ProposalState.blocked: f"blocked by {', '.join(proposal.blocked_rules) or 'guardrails'}",
+        ProposalState.superseded: f"superseded by {proposal.superseded_by} (the patch changed; the approval is void)",
+        ProposalState.expired: "expired; run `costpilot scan` to propose it again",
+        ProposalState.rejected: f"rejected by {proposal.decided_by}",
+    }
+    detail = explain.get(proposal.state, proposal.state.value)
+    return f"proposal {proposal.id} cannot be approved: {detail}"

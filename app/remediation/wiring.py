@@ -1,0 +1,152 @@
+"""Wiring for the CLI (and later the Slack app): settings → service, detectors, pipeline."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from app.context import AppContext
+from app.remediation.config import (
+    BOT,
+    REMEDIATION_FILE,
+    ApproverSpec,
+    explicit_environment,
+    gitops_checkout,
+    load_remediation_config,
+)
+from app.remediation.results import ScanSummary
+from app.remediation.service import Planner, RemediationService, Validator
+from app.settings import Settings
+from domain.changes import GuardrailReport, PlannedChange
+from domain.errors import ConfigError, DataError, InputError
+from domain.findings import Finding
+from gitops.forges import ForgeConfig, get_forge
+from store import proposals as store
+from store.proposals import ProposalState
+
+
+@dataclass(frozen=True)
+class PlaybookMeta:
+    """What the service needs from the playbooks without the GitOps checkout."""
+
+    approvers: Mapping[str, ApproverSpec]
+    labels: Mapping[str, list[str]]
+    intros: Mapping[str, str]
+
+
+def playbook_meta() -> PlaybookMeta:
+    from playbooks.loader import load_playbooks
+
+    books = load_playbooks()
+    return PlaybookMeta(
+        approvers={n: ApproverSpec.model_validate(pb.approvers.model_dump()) for n, pb in books.items()},
+        labels={n: list(pb.pr.labels) for n, pb in books.items()},
+        intros={n: pb.pr.intro for n, pb in books.items()},
+    )
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """Playbooks (plan) and guardrails (validate) over one GitOps checkout."""
+
+    plan: Planner
+    validate: Validator
+    environment_of: Callable[[PlannedChange], str]
+
+
+def build_pipeline(ctx: AppContext, service: RemediationService) -> Pipeline:
+    """Bundled playbooks; the repo's ``.costpilot/policy.yaml`` over safe defaults; each change
+    checked by its playbook's guardrails, with the cooldown fed from the store."""
+    from guardrails.context import ValidationContext, finding_key
+    from guardrails.policy import load_policy
+    from guardrails.validate import validate
+    from playbooks.engine import plan_changes
+    from playbooks.loader import load_playbooks
+
+    repo = gitops_checkout(ctx)
+    if repo is None or not repo.is_dir():
+        raise ConfigError(
+            "costpilot scan needs the GitOps checkout: COSTPILOT_GITOPS_REPO (local forge) "
+            f"or gitops_checkout in {ctx.settings.home / REMEDIATION_FILE}"
+        )
+    books = load_playbooks()
+    policy = load_policy(repo)
+    last_change: dict[str, datetime] = {}
+    for p in store.list_proposals(service.engine, {ProposalState.pr_opened}):
+        for f in p.change.findings:
+            key = finding_key(f)
+            last_change[key] = max(last_change.get(key, p.updated_at), p.updated_at)
+    vctx = ValidationContext(policy=policy, now=service.clock(), repo=repo, last_change=last_change)
+    vctx.repo_index()  # parse the checkout once for every change
+
+    def check(change: PlannedChange) -> GuardrailReport:
+        return validate(change, vctx.model_copy(update={"rules": list(books[change.playbook].guardrails)}))
+
+    def env_of(change: PlannedChange) -> str:
+        explicit = explicit_environment(change)
+        if explicit:
+            return explicit
+        namespaces = [f.target["namespace"] for f in change.findings if f.target.get("namespace")]
+        if not namespaces:
+            return "unknown"
+        return "production" if any(policy.is_production(ns) for ns in namespaces) else "nonprod"
+
+    return Pipeline(
+        plan=lambda fs: plan_changes(list(fs), repo, books, policy), validate=check, environment_of=env_of
+    )
+
+
+def forge_config(settings: Settings) -> ForgeConfig:
+    if not settings.gitops_repo:
+        raise ConfigError(
+            "COSTPILOT_GITOPS_REPO is not set (local: path of the GitOps checkout; github: OWNER/NAME)"
+        )
+    return ForgeConfig(
+        repo=settings.gitops_repo,
+        github_base_url=settings.github_base_url,
+        token=settings.github_token,
+        app_id=settings.github_app_id,
+        app_key_file=settings.github_app_key_file,
+        installation_id=settings.github_installation_id,
+    )
+
+
+def build_service(ctx: AppContext) -> RemediationService:
+    """The service over the workspace's state DB, the playbooks' approvers and labels, the
+    guardrails' Markdown report and the configured forge (built on first use)."""
+    from app import remediation  # forge_config is looked up on the package: the seam tests replace
+    from guardrails.report import render_report_markdown
+
+    ctx.workspace.ensure()
+    engine = store.open_store(ctx.workspace.state_db_url(ctx.settings.database_url))
+    settings = ctx.settings
+    meta = playbook_meta()
+    return RemediationService(
+        engine=engine,
+        config=load_remediation_config(settings.home),
+        forge=lambda: get_forge(settings.forge, remediation.forge_config(settings)),
+        playbook_approvers=meta.approvers,
+        playbook_labels=meta.labels,
+        playbook_intros=meta.intros,
+        render_report=render_report_markdown,
+    )
+
+
+def run_scan(ctx: AppContext, *, requested_by: str = BOT) -> ScanSummary:
+    """detectors → playbooks → guardrails → proposals; a detector without data is noted, not fatal."""
+    from app import remediation  # the registry is looked up on the package: the seam tests replace
+
+    service = build_service(ctx)
+    pipeline = build_pipeline(ctx, service)
+    service.environment_of = pipeline.environment_of
+    findings: list[Finding] = []
+    notes: list[str] = []
+    for name, detector in remediation.DETECTORS.items():
+        try:
+            found = detector(ctx)
+        except (DataError, InputError) as exc:
+            notes.append(f"{name}: skipped: {exc}")
+            continue
+        findings.extend(found)
+    return service.scan(findings, pipeline.plan, pipeline.validate, requested_by=requested_by, notes=notes)
