@@ -19,6 +19,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.errors import InputError
+from domain.strategic_merge import strategic_merge
 from gitops.yaml_patch import PatchError, load_documents, resolve_in_repo
 from gitops.yaml_path import MISSING, get_value, parse_path
 
@@ -158,7 +159,7 @@ class WorkloadSite:
     def _effective(self) -> dict[str, Any]:
         data = copy.deepcopy(self.obj.data)
         for patch in self.patches:
-            data = _merge(data, patch.data)
+            data = strategic_merge(data, patch.data)
         if self.overlay is not None and self.overlay.labels:
             meta = data.setdefault("metadata", {})
             if isinstance(meta, dict):
@@ -397,19 +398,3 @@ def _render(kustomizations: list[Kustomization]) -> list[Rendering]:
         if k.folder not in included:
             walk(k.folder, k.folder, None, {}, (), frozenset({k.folder}))
     return out
-
-
-def _merge(base: Any, patch: Any) -> Any:
-    if isinstance(base, dict) and isinstance(patch, dict):
-        out = dict(base)
-        for key, value in patch.items():
-            out[key] = _merge(base[key], value) if key in base else value
-        return out
-    if isinstance(base, list) and isinstance(patch, list):
-        if all(isinstance(i, dict) and "name" in i for i in base + patch):
-            merged = {i["name"]: i for i in base}
-            for item in patch:
-                merged[item["name"]] = _merge(merged[item["name"]], item) if item["name"] in merged else item
-            return list(merged.values())
-        return patch
-    return patch

@@ -19,6 +19,7 @@ from ruamel.yaml.error import YAMLError
 
 from domain.errors import InputError
 from domain.quantity import parse_quantity
+from domain.strategic_merge import strategic_merge
 
 WORKLOAD_KINDS = frozenset({"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob"})
 
@@ -122,25 +123,6 @@ def _hpa(doc: dict[str, Any], namespace: str, file: str) -> HpaTarget | None:
     )
 
 
-def _merge(base: Any, patch: Any) -> Any:
-    """Strategic-merge enough for resources: maps merge, lists of named items merge by name."""
-    if isinstance(base, dict) and isinstance(patch, dict):
-        out = dict(base)
-        for key, value in patch.items():
-            out[key] = _merge(base[key], value) if key in base else value
-        return out
-    if (
-        isinstance(base, list)
-        and isinstance(patch, list)
-        and all(isinstance(i, dict) and "name" in i for i in [*base, *patch])
-    ):
-        merged = {i["name"]: i for i in base}
-        for item in patch:
-            merged[item["name"]] = _merge(merged[item["name"]], item) if item["name"] in merged else item
-        return list(merged.values())
-    return patch
-
-
 class _Kustomize:
     """Just enough of ``kustomize build`` to know which namespace and resources a manifest ends up with."""
 
@@ -178,7 +160,7 @@ class _Kustomize:
                     continue
                 name = (patch.get("metadata") or {}).get("name")
                 objects = [
-                    (_merge(d, patch), f)
+                    (strategic_merge(d, patch), f)
                     if d.get("kind") == patch.get("kind") and (d.get("metadata") or {}).get("name") == name
                     else (d, f)
                     for d, f in objects
