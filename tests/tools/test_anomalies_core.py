@@ -163,3 +163,21 @@ def test_gaps_are_ignored_not_scored() -> None:
     values[0, 62] *= 3
     found = detect(values, 7, DetectorSettings()).anomalies
     assert [a.start_index for a in found] == [62]
+
+
+def test_root_causes_skip_values_the_dimension_does_not_apply_to() -> None:
+    import pandas as pd
+
+    from tools.anomalies.root_causes import rank_root_causes
+
+    causes = rank_root_causes(
+        {
+            "model": pd.Series({"(none)": 900.0, "gpt-4o": 120.0}),
+            "team": pd.Series({"(untagged)": 300.0, "search": 700.0}),
+        }
+    )
+    assert [(c.dimension, c.value) for c in causes] == [
+        ("team", "search"),
+        ("team", "(untagged)"),
+        ("model", "gpt-4o"),
+    ]

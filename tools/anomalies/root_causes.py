@@ -20,6 +20,7 @@ from domain.money import Money, round_cents
 ROOT_CAUSE_DIMENSIONS: tuple[str, ...] = ("service", "account", "region", "team", "model")
 MAX_ROOT_CAUSES = 5
 MIN_SHARE = 0.05
+NOT_APPLICABLE = "(none)"
 
 
 class RootCause(BaseModel):
@@ -71,7 +72,8 @@ def rank_root_causes(
     ranked: list[tuple[float, str, str]] = []
     for dimension, series in by_dimension.items():
         for value, amount in series.items():
-            if sign * amount > 0:
+            # "(none)": rows the dimension does not apply to (no model on a cloud bill row).
+            if sign * amount > 0 and str(value) != NOT_APPLICABLE:
                 ranked.append((sign * float(amount), dimension, str(value)))
     top = max((item[0] for item in ranked), default=0.0)
     # Crumbs (under MIN_SHARE of the largest contribution) are noise, not causes.
