@@ -10,10 +10,7 @@ from rich.table import Table
 from app.context import AppContext, get_context
 from app.render import console, emit_json, money
 from domain.errors import InputError
-from store.budgets import list_budgets, upsert_budget
-from store.db import create_engine_for, init_db
-from tools.budgets import PERIOD_KINDS, BudgetReport, budget_status, check_budget, parse_scope
-from warehouse.query import open_backend
+from tools.budgets import PERIOD_KINDS, BudgetReport, check_budget, parse_scope
 
 budget_app = typer.Typer(
     help="Budgets per scope (total, team, env, feature, model) and period.", no_args_is_help=True
@@ -22,6 +19,8 @@ budget_app = typer.Typer(
 
 def _engine(app_ctx: AppContext):  # type: ignore[no-untyped-def]
     app_ctx.workspace.ensure()
+    from store.db import create_engine_for, init_db  # the state DB (sqlalchemy) only when used
+
     engine = create_engine_for(app_ctx.workspace.state_db_url(app_ctx.settings.database_url))
     init_db(engine)
     return engine
@@ -52,6 +51,8 @@ def set_command(
     soft_value = None if soft is None else _amount(soft, "--soft")
     check_budget(hard, soft_value, period)
     engine = _engine(get_context(ctx))
+    from store.budgets import upsert_budget
+
     record, created = upsert_budget(engine, kind, value, period, hard, soft_value)
     if json_output:
         emit_json({"budget": record.model_dump(mode="json"), "created": created})
@@ -66,6 +67,8 @@ def list_command(
     ctx: typer.Context, json_output: bool = typer.Option(False, "--json", help="print one JSON document")
 ) -> None:
     """Every stored budget."""
+    from store.budgets import list_budgets
+
     records = list_budgets(_engine(get_context(ctx)))
     if json_output:
         emit_json({"budgets": [r.model_dump(mode="json") for r in records]})
@@ -102,6 +105,10 @@ def status_command(
 ) -> None:
     """Spent, projected at period end, % used, crossing date and alert level of every budget."""
     app_ctx = get_context(ctx)
+    from store.budgets import list_budgets
+    from tools.budgets import budget_status
+    from warehouse.query import open_backend
+
     records = list_budgets(_engine(app_ctx))
     if not records:
         raise InputError("no budgets yet; add one with `costpilot budget set --scope total --amount N`")

@@ -9,8 +9,6 @@ import typer
 from app.context import get_context
 from app.ingest_output import file_progress, finish_report
 from app.render import err_console
-from warehouse.ingest_focus import ingest_focus_files
-from warehouse.ingest_llm import ingest_llm_files
 from warehouse.paths import expand_inputs
 
 ingest_app = typer.Typer(help="Load cost and usage data into the workspace.", no_args_is_help=True)
@@ -25,6 +23,8 @@ def focus(
     json_output: bool = typer.Option(False, "--json", help="print one JSON document"),
 ) -> None:
     """Ingest FOCUS cost exports (a newer export of the same account and month replaces the older)."""
+    from warehouse.ingest_focus import ingest_focus_files  # heavy imports only when used
+
     app_ctx = get_context(ctx)
     ws = app_ctx.workspace.ensure()
     with err_console.status("ingesting FOCUS files…"):
@@ -45,6 +45,8 @@ def llm_usage(
     json_output: bool = typer.Option(False, "--json", help="print one JSON document"),
 ) -> None:
     """Ingest LLM gateway logs as FOCUS rows (priced from the model table when the log has no spend)."""
+    from warehouse.ingest_llm import ingest_llm_files
+
     app_ctx = get_context(ctx)
     ws = app_ctx.workspace.ensure()
     with err_console.status("ingesting LLM usage logs…"):
