@@ -68,19 +68,38 @@ def build_app() -> typer.Typer:
     return cli
 
 
+def _click_class(name: str) -> type[Exception]:
+    """Typer vendors click; its exception classes are reachable through a public one."""
+    return next(c for c in typer.BadParameter.__mro__ if c.__name__ == name)
+
+
+_ClickException = _click_class("ClickException")
+
+
+def _error_line(message: str) -> int:
+    line = " ".join(message.split())  # one line, whatever the source
+    get_logger("cli").warning("refused: %s", line)
+    sys.stderr.write(f"costpilot: error: {line}\n")
+    return 2
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: run the CLI; any CostpilotError becomes one stderr line and exit 2."""
+    """Entry point: run the CLI. Bad input of any kind (our errors and usage errors alike) becomes
+    one line on stderr and exit 2; ``--help`` exits 0."""
     cli = build_app()
     try:
-        # Standalone mode: Typer itself turns usage errors into exit 2 and --help into exit 0.
-        cli(args=argv, prog_name="costpilot")
+        code = cli(args=argv, prog_name="costpilot", standalone_mode=False)
     except CostpilotError as exc:
-        get_logger("cli").warning("refused: %s", exc)
-        sys.stderr.write(f"costpilot: error: {exc}\n")
-        return exc.exit_code
-    except SystemExit as exc:
-        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    return 0
+        return _error_line(str(exc))
+    except _ClickException as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":  # the help text is already printed
+            return 0
+        command = getattr(getattr(exc, "ctx", None), "command_path", "costpilot")
+        return _error_line(f"{exc.format_message()} (see `{command} --help`)")  # type: ignore[attr-defined]
+    except typer.Abort:
+        sys.stderr.write("costpilot: aborted\n")
+        return 1
+    return code if isinstance(code, int) else 0
 
 
 if __name__ == "__main__":  # pragma: no cover

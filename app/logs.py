@@ -8,6 +8,8 @@ from logging.handlers import RotatingFileHandler
 from app.workspace import Workspace
 
 LOGGER = "costpilot"
+# Until a workspace is known, log records go nowhere (not to Python's stderr fallback).
+logging.getLogger(LOGGER).addHandler(logging.NullHandler())
 
 
 class _WorkspaceLogHandler(RotatingFileHandler):
