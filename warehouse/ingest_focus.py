@@ -105,17 +105,27 @@ def _structural_rejects(con: duckdb.DuckDBPyConnection) -> list[tuple[int, str]]
     return [(int(line), f"line {line}: {str(etype).lower()} ({msg})") for line, etype, msg in rows]
 
 
+def _latest_batch(con: duckdb.DuckDBPyConnection) -> str | None:
+    row = con.execute(
+        "SELECT batch_id FROM ingests WHERE kind = 'focus' ORDER BY ingested_at DESC LIMIT 1"
+    ).fetchall()
+    return row[0][0] if row else None
+
+
 def ingest_focus_files(
     warehouse_path: Path,
     paths: Sequence[Path],
     config: WarehouseConfig,
     rejected_dir: Path,
     on_file: Callable[[IngestResult], None] | None = None,
+    append: bool = False,
 ) -> IngestReport:
-    """Ingest FOCUS files one by one (each all-or-nothing); files given together form one export batch."""
+    """Ingest FOCUS files one by one (each all-or-nothing). Files given together form one export
+    batch; with ``append`` they join the previous FOCUS ingest's batch (more part files of the
+    same export, ingested in a later run), so they add to it instead of replacing it."""
     results: list[IngestResult] = []
-    batch_id = uuid.uuid4().hex
     con = connect_duckdb(warehouse_path)
+    batch_id = (_latest_batch(con) if append else None) or uuid.uuid4().hex
     try:
         for path in paths:
             spec = inspect_focus_file(con, Path(path))

@@ -28,7 +28,13 @@ from warehouse.facts import (
 from warehouse.ingest_models import IngestResult, IngestStatus, Replacement
 from warehouse.sql import ident, literal
 
-_CHARGE_FREQUENCY = {"usage-based": "Usage-Based", "recurring": "Recurring", "one-time": "One-Time"}
+# FOCUS columns with a closed set of values: matched case-insensitively (real exports write
+# "Usage-based" and "Usage-Based"), stored in the spec's spelling, anything else rejected.
+_ALLOWED_VALUES: dict[str, tuple[str, ...]] = {
+    "ChargeCategory": ("Usage", "Purchase", "Tax", "Credit", "Adjustment"),
+    "ChargeFrequency": ("One-Time", "Recurring", "Usage-Based"),
+    "ChargeClass": ("Correction",),
+}
 
 
 @dataclass
@@ -93,12 +99,16 @@ def _typed_expr(column: str, source_type: str = "VARCHAR") -> tuple[str, str | N
         kind = "a date/time"
     elif sql_type == "BIGINT":
         typed, kind = f"TRY_CAST({src} AS BIGINT)", "an integer"
-    elif column == "ChargeFrequency":
-        cases = " ".join(f"WHEN {literal(k)} THEN {literal(v)}" for k, v in _CHARGE_FREQUENCY.items())
-        return f"CASE lower({src}) {cases} ELSE {src} END", None
+    elif column in _ALLOWED_VALUES:
+        allowed = _ALLOWED_VALUES[column]
+        cases = " ".join(f"WHEN {literal(v.lower())} THEN {literal(v)}" for v in allowed)
+        typed, kind = f"CASE lower({src}) {cases} END", "one of " + ", ".join(allowed)
     else:
         return src, None
-    reason = f"CASE WHEN {src} IS NOT NULL AND {typed} IS NULL THEN {literal(column + ': not ' + kind + ': ')} || left({src}, 60) END"
+    reason = (
+        f"CASE WHEN {src} IS NOT NULL AND {typed} IS NULL "
+        f"THEN {literal(column + ': not ' + kind + ': ')} || left({src}, 60) END"
+    )
     return typed, reason
 
 

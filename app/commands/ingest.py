@@ -20,6 +20,9 @@ def focus(
     paths: list[Path] = typer.Argument(
         ..., help="FOCUS 1.0–1.2 exports (CSV, CSV.gz, Parquet) or folders of them"
     ),
+    append: bool = typer.Option(
+        False, "--append", help="more part files of the export ingested last: add to it, do not replace it"
+    ),
     json_output: bool = typer.Option(False, "--json", help="print one JSON document"),
 ) -> None:
     """Ingest FOCUS cost exports (a newer export of the same account and month replaces the older)."""
@@ -34,6 +37,7 @@ def focus(
             app_ctx.settings.warehouse_config(),
             ws.rejected_dir,
             on_file=file_progress(json_output),
+            append=append,
         )
     finish_report(report, json_output)
 

@@ -100,10 +100,12 @@ def test_bad_rows_are_rejected_with_row_and_reason(tmp_path: Path, focus_variant
         rows[3]["BillingCurrency"] = "EUR"
         rows[4]["Tags"] = "[1, 2]"
         rows[5]["EffectiveCost"] = "-1.25"  # a credit: valid
+        rows[6]["ChargeCategory"] = "Bogus"
+        rows[7]["ChargeCategory"] = "usage"  # case differs from the spec: accepted as Usage
 
     path = focus_variant("bad.csv", edit)
     result = ingest(tmp_path, path).files[0]
-    assert (result.rows_read, result.rows_loaded, result.rows_rejected) == (1000, 995, 5)
+    assert (result.rows_read, result.rows_loaded, result.rows_rejected) == (1000, 994, 6)
     assert result.rows_read == result.rows_loaded + result.rows_rejected
     with open(result.rejected_file, newline="") as handle:
         rejected = {int(r["row"]): r["reason"] for r in csv.DictReader(handle)}
@@ -113,12 +115,15 @@ def test_bad_rows_are_rejected_with_row_and_reason(tmp_path: Path, focus_variant
         3: "missing ServiceName",
         4: "BillingCurrency EUR differs from the dataset currency USD",
         5: "Tags: not a JSON object",
+        7: "ChargeCategory: not one of Usage, Purchase, Tax, Credit, Adjustment: Bogus",
     }
     con = duckdb.connect(str(tmp_path / "wh.duckdb"), read_only=True)
-    assert con.execute("SELECT EffectiveCost FROM cost_facts WHERE x_source_row = 6").fetchone()[
-        0
-    ] == Decimal("-1.25")
+    credit, category = con.execute(
+        "SELECT (SELECT EffectiveCost FROM cost_facts WHERE x_source_row = 6), "
+        "(SELECT ChargeCategory FROM cost_facts WHERE x_source_row = 8)"
+    ).fetchone()
     con.close()
+    assert (credit, category) == (Decimal("-1.25"), "Usage")
 
 
 def test_lines_with_wrong_column_count_are_rejected_not_dropped(tmp_path: Path, focus_sample: Path) -> None:
@@ -262,3 +267,18 @@ def test_row_numbers_stay_right_when_a_large_csv_is_read_in_parallel(
     ).fetchone()
     con.close()
     assert rows == (1, 100_000, 99_999)
+
+
+def test_part_files_ingested_in_separate_runs_need_append(tmp_path: Path, focus_variant) -> None:  # type: ignore[no-untyped-def]
+    part1 = focus_variant("part1.csv", lambda rows: rows.__setitem__(slice(None), rows[:500]))
+    part2 = focus_variant("part2.csv", lambda rows: rows.__setitem__(slice(None), rows[500:]))
+    db, rejected = tmp_path / "wh.duckdb", tmp_path / "rejected"
+    ingest_focus_files(db, [part1], WarehouseConfig(), rejected)
+    second = ingest_focus_files(db, [part2], WarehouseConfig(), rejected, append=True).files[0]
+    assert second.replaced == []
+    assert totals(db)[2] == 1000
+    # Without --append a later file of the same account and month is a restatement: it replaces.
+    again = ingest_focus_files(tmp_path / "other.duckdb", [part1], WarehouseConfig(), rejected)
+    assert again.files[0].rows_loaded == 500
+    restated = ingest_focus_files(tmp_path / "other.duckdb", [part2], WarehouseConfig(), rejected).files[0]
+    assert restated.replaced and "replaced" in restated.summary_line()
