@@ -39,7 +39,7 @@ def render_spend(result: SpendResult) -> None:
 def spend_command(
     ctx: typer.Context,
     period: str = typer.Option("last-7d", "--period", "-p", help=PERIOD_HELP),
-    by: str | None = typer.Option(None, "--by", help="comma-separated dimensions, e.g. team,env"),
+    by: list[str] = typer.Option([], "--by", help="dimensions, comma-separated or repeated: team,env"),
     filters: list[str] = typer.Option([], "--filter", "-f", help="KEY=VALUE (repeatable; VALUE may be a,b)"),
     measure: str = typer.Option("EffectiveCost", "--measure", help=" | ".join(MEASURES)),
     json_output: bool = typer.Option(False, "--json", help="print one JSON document"),
@@ -50,7 +50,7 @@ def spend_command(
     result = spend(
         backend,
         app_ctx.period(period),
-        by=parse_dimensions(by),
+        by=parse_dimensions(",".join(by)),
         filters=parse_filters(filters),
         measure=measure,
     )

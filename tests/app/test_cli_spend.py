@@ -99,3 +99,11 @@ def test_ingest_a_folder_of_exports(run_cli, workspace: Path, focus_sample: Path
     empty.mkdir()
     refused = run_cli("ingest", "focus", str(empty))
     assert refused.code == 2 and "no .csv / .csv.gz / .parquet files in this folder" in refused.err
+
+
+def test_repeated_by_options_add_up(run_cli, workspace: Path, focus_sample: Path) -> None:  # type: ignore[no-untyped-def]
+    run_cli("ingest", "focus", str(focus_sample))
+    doc = run_cli("spend", "--period", "2024-09", "--by", "env", "--by", "provider", "--json").json()
+    assert doc["by"] == ["env", "provider"] and set(doc["rows"][0]) >= {"env", "provider"}
+    twice = run_cli("spend", "--period", "2024-09", "--by", "env", "--by", "env")
+    assert twice.code == 2 and "listed twice" in twice.err
