@@ -110,6 +110,35 @@ def _quantity(finding: Finding, key: str, value: Any) -> Any:
     return parsed
 
 
+_PATCH_SOURCES = ("kustomize-patch", "kustomize-new-patch")
+
+
+def _named(items: Any, name: str) -> dict[str, Any] | None:
+    if not isinstance(items, list):
+        return None
+    return next((c for c in items if isinstance(c, dict) and c.get("name") == name), None)
+
+
+def _container_list(site: WorkloadSite, container: str) -> str:
+    """``containers``, or ``initContainers`` for a native sidecar (an init container with
+    ``restartPolicy: Always``, Kubernetes ≥ 1.29: it runs beside the app for the pod's life, so
+    its requests are sized from usage like any container's). A run-to-completion init
+    container is not right-sized from steady-state usage: the finding is skipped."""
+    spec = site.effective()
+    if _named(get_value(spec, parse_path("spec.template.spec.containers")), container) is not None:
+        return "containers"
+    init = _named(get_value(spec, parse_path("spec.template.spec.initContainers")), container)
+    where = f"{site.obj.path}: {site.obj.kind}/{site.obj.name}"
+    if init is None:
+        raise PlanSkip(f"{where} has no container {container!r}")
+    if init.get("restartPolicy") != "Always":
+        raise PlanSkip(
+            f"{where}: {container!r} is an init container that runs to completion, not a native "
+            "sidecar (restartPolicy: Always); its requests are not sized from steady usage"
+        )
+    return "initContainers"
+
+
 def plan_resources(
     finding: Finding, index: RepoIndex, playbook: Playbook, opts: SetResourcesOptions, protect: Protect
 ) -> list[PlannedEdit]:
@@ -126,16 +155,20 @@ def plan_resources(
     site = _site(finding, index) if {"manifests", "kustomize"} & set(playbook.targets.sources) else None
     edits = []
     if site is not None:
-        containers = get_value(site.effective(), parse_path("spec.template.spec.containers"))
-        if not isinstance(containers, list) or not any(
-            isinstance(c, dict) and c.get("name") == container for c in containers
-        ):
-            raise PlanSkip(f"{site.obj.path}: {site.obj.kind}/{site.obj.name} has no container {container!r}")
+        kind = _container_list(site, container)
+        pod = f"spec.template.spec.{kind}[{container}]"
         for key, value in wanted:
             suffix, unit = _RESOURCE_PATHS[key]
-            loc = locate_field(
-                site, f"spec.template.spec.containers[{container}].resources.{suffix}", protect
-            )
+            loc = locate_field(site, f"{pod}.resources.{suffix}", protect)
+            if kind == "initContainers" and not loc.defined and loc.source in _PATCH_SOURCES:
+                # The resource guardrails look up a value a patch does not set among
+                # ``containers`` only: for a sidecar they would miss the current value and limits
+                # (no step or ratio check). Skip rather than propose an unchecked change.
+                raise PlanSkip(
+                    f"{site.obj.path}: sidecar {container!r} of {site.obj.kind}/{site.obj.name} would "
+                    f"get a new {suffix} in overlay patch {loc.path}; the guardrails cannot yet check "
+                    "it against the base value"
+                )
             edits.append(PlannedEdit(loc, value, unit, finding))
         return edits
     if "helm" in playbook.targets.sources:
@@ -266,6 +299,9 @@ ACTIONS: dict[str, Action] = {
             (
                 "spec.template.spec.containers[*].resources.requests.cpu",
                 "spec.template.spec.containers[*].resources.requests.memory",
+                # native sidecars (init containers with restartPolicy: Always)
+                "spec.template.spec.initContainers[*].resources.requests.cpu",
+                "spec.template.spec.initContainers[*].resources.requests.memory",
             ),
             plan_resources,
         ),

@@ -79,7 +79,7 @@ def plan(
         groups[(pb.name, _group_key(pb, finding))].append((finding, edits))
     base_sha = _head(repo)
     for (name, key), members in sorted(groups.items()):
-        for n, chunk in enumerate(_chunks(members, policy), start=1):
+        for n, chunk in enumerate(_chunks(members, policy, index), start=1):
             slug = _slug(key) + (f"-{n}" if n > 1 else "")
             change = _build(repo, index, playbooks[name], slug, chunk, base_sha, result)
             if change is not None:
@@ -97,17 +97,20 @@ def _group_key(pb: Playbook, finding: Finding) -> str:
 
 
 def _chunks(
-    members: list[tuple[Finding, list[PlannedEdit]]], policy: Policy
+    members: list[tuple[Finding, list[PlannedEdit]]], policy: Policy, index: RepoIndex
 ) -> list[list[tuple[Finding, list[PlannedEdit]]]]:
-    """Split a group so no PR exceeds the blast radius (workloads and files)."""
+    """Split a group so no PR exceeds the blast radius (workloads and files), counting workloads
+    the way the blast-radius guardrail does: a shared base edits every overlay that renders it."""
     limit = policy.blast_radius
     out: list[list[tuple[Finding, list[PlannedEdit]]]] = []
     current: list[tuple[Finding, list[PlannedEdit]]] = []
     for member in members:
         trial = [*current, member]
-        workloads = {finding_key(f) for f, _ in trial}
         files = {e.location.path for _, edits in trial for e in edits}
-        if current and (len(workloads) > limit.max_workloads_per_pr or len(files) > limit.max_files_per_pr):
+        workloads = len({finding_key(f) for f, _ in trial}) + sum(
+            max(len(index.renderings_of(path)) - 1, 0) for path in files
+        )
+        if current and (workloads > limit.max_workloads_per_pr or len(files) > limit.max_files_per_pr):
             out.append(current)
             trial = [member]
         current = trial

@@ -4,10 +4,33 @@ Every ``*.yaml`` / ``*.yml`` file (all documents) is read with ruamel.yaml's saf
 files that are not Kubernetes objects (Helm templates, kustomizations, the AI routing config) are
 skipped. Kustomize folders are rendered (resources, patches, namespace); a plain manifest without
 ``metadata.namespace`` counts for the namespace ``default``.
+
+Helm charts (a folder with ``Chart.yaml``) are read from their values, not their templates
+(rendering would need the chart's dependencies). The conventions are those of ``helm create``:
+
+* environments: one per ``values-<env>.yaml`` (or ``values.<env>.yaml``) file, plus every env the
+  repository's kustomizations declare for the chart's team (a chart deploys to all of its team's
+  environments; ``values.yaml`` holds the defaults). Each env's values are ``values.yaml``
+  deep-merged with that env's file, as ``helm -f values.yaml -f values-<env>.yaml`` does;
+* namespace per env: ``namespaceOverride`` or ``namespace`` in the values, else the namespace of a
+  kustomization labelled with the same team and env (``labels: [{pairs: {team, env}}]`` or
+  ``commonLabels``), else ``<team>-<env>``; the team is the values' ``labels`` /
+  ``commonLabels`` / ``podLabels`` entry ``team`` or ``app.kubernetes.io/part-of`` (or a top-level
+  ``team``). An env with no namespace found is not indexed;
+* workload: a Deployment (``kind`` / ``workloadKind`` in the values may name another workload
+  kind) named ``fullnameOverride`` or the chart name, with one regular container named after the
+  chart whose requests/limits are the values' ``resources``;
+* HPA: ``autoscaling.enabled: true`` scales on CPU when ``targetCPUUtilizationPercentage`` is set
+  and on memory when ``targetMemoryUtilizationPercentage`` is set; with neither, Kubernetes'
+  default metric (80% CPU) applies, so CPU.
+
+A workload that a kustomization or plain manifest already defines in that namespace wins over a
+chart.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -75,6 +98,10 @@ def _yaml_files(root: Path) -> Iterator[Path]:
     for path in sorted(root.rglob("*")):
         if path.suffix in (".yaml", ".yml") and ".git" not in path.parts and path.is_file():
             yield path
+
+
+def _first_map(docs: list[Any]) -> dict[str, Any]:
+    return next((d for d in docs if isinstance(d, dict)), {})
 
 
 def _pod_spec(doc: dict[str, Any]) -> dict[str, Any] | None:
@@ -191,12 +218,15 @@ def read_manifests(root: Path) -> ManifestIndex:
         except (YAMLError, UnicodeDecodeError):
             continue  # not YAML we can read (e.g. a Helm template); nothing to learn from it
     index.files_read = len(docs)
-    kz = _Kustomize(root, docs)
-    kfiles = [p for p in docs if p.name in ("kustomization.yaml", "kustomization.yml")]
+    charts = [p.parent for p in docs if p.name == "Chart.yaml"]
+    # A chart's templates are Go templates, not manifests; the few that parse as YAML would
+    # otherwise be indexed under names like "{{ include ... }}".
+    docs_k8s = {p: d for p, d in docs.items() if not any(p.is_relative_to(c / "templates") for c in charts)}
+    kz = _Kustomize(root, docs_k8s)
+    kfiles = [p for p in docs_k8s if p.name in ("kustomization.yaml", "kustomization.yml")]
     referenced: set[Path] = set()
     for kfile in kfiles:
-        spec = next((d for d in docs[kfile] if isinstance(d, dict)), {})
-        for entry in spec.get("resources") or []:
+        for entry in _first_map(docs[kfile]).get("resources") or []:
             target = (kfile.parent / str(entry)).resolve()
             if target.is_dir() and (inner := kz.file_of(target)):
                 referenced.add(inner.resolve())
@@ -204,9 +234,12 @@ def read_manifests(root: Path) -> ManifestIndex:
     for kfile in kfiles:
         if kfile not in referenced:
             rendered.extend(kz.render(kfile))
-    for path, file_docs in docs.items():
+    for path, file_docs in docs_k8s.items():
         if path not in kz.used:
             rendered.extend((d, path) for d in file_docs if isinstance(d, dict))
+    team_envs = _team_envs(kfiles, docs)
+    for chart in sorted(charts):
+        rendered.extend(_chart_objects(chart, docs, team_envs))
     seen: set[tuple[str, str, str, str]] = set()
     for doc, path in rendered:
         _index_doc(index, doc, str(path.relative_to(root)), seen)
@@ -239,6 +272,154 @@ def _index_doc(
             index.containers.append(
                 ContainerSpec(namespace, kind, name, str(c["name"]), ctype, *_resources(c), rel)
             )
+
+
+TEAM_LABELS = ("team", "app.kubernetes.io/part-of")
+ENV_LABELS = ("env", "environment")
+_VALUES_ENV = re.compile(r"^values[-.](?P<env>[A-Za-z0-9_-]+)\.ya?ml$")
+# Kubernetes' HPA default when no metric is given (autoscaling/v2): 80% average CPU utilization.
+_HPA_DEFAULT_METRIC = ("cpu", 80)
+
+
+def helm_merge(base: Any, override: Any) -> Any:
+    """Helm's coalescing of ``-f values.yaml -f values-<env>.yaml``: maps merge key by key, a
+    ``null`` in the later file deletes the key, anything else (lists too) is replaced."""
+    if not (isinstance(base, dict) and isinstance(override, dict)):
+        return override
+    out = dict(base)
+    for key, value in override.items():
+        if value is None:
+            out.pop(key, None)
+        else:
+            out[key] = helm_merge(out[key], value) if key in out else value
+    return out
+
+
+def _label_maps(
+    spec: dict[str, Any], map_keys: tuple[str, ...], pairs_key: str | None = None
+) -> list[dict[str, Any]]:
+    """Label maps of an object: ``spec[k]`` for each map key, plus kustomize's ``labels: [{pairs}]``."""
+    entries = (spec.get(pairs_key) if pairs_key else None) or []
+    maps = [e["pairs"] for e in entries if isinstance(e, dict) and isinstance(e.get("pairs"), dict)]
+    return maps + [spec[k] for k in map_keys if isinstance(spec.get(k), dict)]
+
+
+def _pick(maps: list[dict[str, Any]], keys: tuple[str, ...]) -> str | None:
+    for labels in maps:
+        for key in keys:
+            if isinstance(labels.get(key), str) and labels[key]:
+                return str(labels[key])
+    return None
+
+
+def _team_envs(kfiles: list[Path], docs: dict[Path, list[Any]]) -> dict[tuple[str, str], str]:
+    """(team, env) → namespace, from kustomizations that set a namespace and label team and env."""
+    out: dict[tuple[str, str], str] = {}
+    for kfile in sorted(kfiles):
+        spec = _first_map(docs[kfile])
+        maps = _label_maps(spec, ("commonLabels",), pairs_key="labels")
+        team, env = _pick(maps, TEAM_LABELS), _pick(maps, ENV_LABELS)
+        if isinstance(spec.get("namespace"), str) and team and env:
+            out.setdefault((team, env), spec["namespace"])
+    return out
+
+
+def _chart_team(values: dict[str, Any]) -> str | None:
+    maps = _label_maps(values, ("labels", "commonLabels", "podLabels"))
+    return _pick(maps, TEAM_LABELS) or (values["team"] if isinstance(values.get("team"), str) else None)
+
+
+def _chart_namespace(
+    values: dict[str, Any], env: str | None, team_envs: dict[tuple[str, str], str]
+) -> str | None:
+    for key in ("namespaceOverride", "namespace"):
+        if isinstance(values.get(key), str) and values[key]:
+            return str(values[key])
+    team = _chart_team(values)
+    if team is None or env is None:
+        return None
+    return team_envs.get((team, env), f"{team}-{env}")
+
+
+def _chart_objects(
+    chart: Path, docs: dict[Path, list[Any]], team_envs: dict[tuple[str, str], str]
+) -> list[tuple[dict[str, Any], Path]]:
+    """The workload and HPA each environment's values describe, as Kubernetes-shaped objects."""
+    name = _first_map(docs.get(chart / "Chart.yaml", [])).get("name")
+    if not isinstance(name, str) or not name:
+        return []
+    base_file = next((chart / f for f in ("values.yaml", "values.yml") if chart / f in docs), None)
+    base = _first_map(docs[base_file]) if base_file else {}
+    fallback = base_file or chart / "Chart.yaml"
+    env_files = {
+        m["env"]: path for path in docs if path.parent == chart and (m := _VALUES_ENV.match(path.name))
+    }
+    team = _chart_team(base)
+    envs: list[str | None] = sorted(set(env_files) | {e for t, e in team_envs if t == team})
+    objects: list[tuple[dict[str, Any], Path]] = []
+    for env in envs or [None]:
+        env_file = env_files.get(env)
+        env_values = _first_map(docs[env_file]) if env_file else {}
+        values = helm_merge(base, env_values)
+        namespace = _chart_namespace(values, env, team_envs)
+        if namespace is None:
+            continue
+        # Each object points at the file its values came from: the env file when it sets them.
+        files = {
+            k: env_file if env_file and k in env_values else fallback for k in ("resources", "autoscaling")
+        }
+        objects.extend(_chart_workload(name, values, namespace, files))
+    return objects
+
+
+def _chart_workload(
+    chart_name: str, values: dict[str, Any], namespace: str, files: dict[str, Path]
+) -> list[tuple[dict[str, Any], Path]]:
+    kind = next(
+        (values[k] for k in ("kind", "workloadKind") if values.get(k) in WORKLOAD_KINDS), "Deployment"
+    )
+    name = values.get("fullnameOverride")
+    name = name if isinstance(name, str) and name else chart_name
+    container: dict[str, Any] = {"name": chart_name}
+    if isinstance(values.get("resources"), dict):
+        container["resources"] = values["resources"]
+    spec: dict[str, Any] = {"template": {"spec": {"containers": [container]}}}
+    meta = {"name": name, "namespace": namespace}
+    workload = {
+        "kind": kind,
+        "metadata": meta,
+        "spec": {"jobTemplate": {"spec": spec}} if kind == "CronJob" else spec,
+    }
+    out = [(workload, files["resources"])]
+    auto = values.get("autoscaling")
+    if isinstance(auto, dict) and auto.get("enabled"):  # Go template truthiness, as the chart tests it
+        targets = [
+            (resource, auto[key])
+            for resource, key in (
+                ("cpu", "targetCPUUtilizationPercentage"),
+                ("memory", "targetMemoryUtilizationPercentage"),
+            )
+            if auto.get(key)
+        ] or [_HPA_DEFAULT_METRIC]
+        metrics = [
+            {
+                "type": "Resource",
+                "resource": {"name": r, "target": {"type": "Utilization", "averageUtilization": u}},
+            }
+            for r, u in targets
+        ]
+        hpa = {
+            "kind": "HorizontalPodAutoscaler",
+            "metadata": meta,
+            "spec": {
+                "scaleTargetRef": {"kind": kind, "name": name},
+                "minReplicas": auto.get("minReplicas"),
+                "maxReplicas": auto.get("maxReplicas"),
+                "metrics": metrics,
+            },
+        }
+        out.append((hpa, files["autoscaling"]))
+    return out
 
 
 def read_routing(path: Path) -> dict[str, Any]:

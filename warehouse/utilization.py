@@ -327,3 +327,16 @@ def container_usage(warehouse_path: Path, since: datetime, until: datetime) -> l
         return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
     finally:
         con.close()
+
+
+def sample_namespaces(warehouse_path: Path, since: datetime, until: datetime) -> list[str]:
+    """Namespaces with samples in [since, until), sorted (to tell a mistyped --namespace apart)."""
+    con = open_samples(warehouse_path)
+    try:
+        rows = con.execute(
+            f"SELECT DISTINCT namespace FROM {SAMPLES_TABLE} WHERE timestamp >= ? AND timestamp < ? ORDER BY 1",
+            [since.replace(tzinfo=None), until.replace(tzinfo=None)],
+        ).fetchall()
+        return [str(r[0]) for r in rows]
+    finally:
+        con.close()

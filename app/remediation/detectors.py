@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from app.context import AppContext
@@ -10,7 +11,16 @@ from app.remediation.config import gitops_checkout
 from domain.errors import DataError
 from domain.findings import Finding
 
-Detector = Callable[[AppContext], list[Finding]]
+
+@dataclass(frozen=True)
+class DetectorResult:
+    """Findings plus notes on what the detector saw but cannot propose (shown by ``scan``)."""
+
+    findings: list[Finding]
+    notes: list[str] = field(default_factory=list)
+
+
+Detector = Callable[[AppContext], list[Finding] | DetectorResult]
 
 
 def _until(ctx: AppContext) -> datetime | None:
@@ -84,9 +94,45 @@ def _model_detector(ctx: AppContext) -> list[Finding]:
     return [c.to_finding() for c in choices if c.status == "cheaper"]
 
 
+def _untagged_detector(ctx: AppContext) -> DetectorResult:
+    """Workloads of the GitOps checkout, as each namespace deploys them, lacking cost labels."""
+    from gitops.targets import find_workload, index_repo
+    from guardrails.policy import load_policy
+    from tools.untagged import WorkloadManifest, find_untagged
+    from warehouse.manifests import WORKLOAD_KINDS
+
+    root = gitops_checkout(ctx)
+    if root is None or not root.is_dir():
+        raise DataError("no GitOps checkout to read workloads from")
+    index = index_repo(root)
+    policy = load_policy(root)
+    workloads = []
+    for obj in index.objects:
+        if obj.kind not in WORKLOAD_KINDS or not obj.name:
+            continue
+        for ns, _ in index.namespaces_of(obj):
+            namespace = ns or "default"  # a manifest without a namespace deploys to default
+            site = find_workload(index, namespace, obj.kind, obj.name)
+            if site is None or site.obj != obj:
+                continue
+            workloads.append(
+                WorkloadManifest(
+                    namespace=namespace,
+                    kind=obj.kind,
+                    name=obj.name,
+                    data=site.effective(),
+                    defined_in=f"{obj.path}#{obj.doc}" if obj.doc else obj.path,
+                    production=policy.is_production(namespace),
+                )
+            )
+    result = find_untagged(workloads, aliases=ctx.settings.tag_aliases, opt_out_label=policy.opt_out_label)
+    return DetectorResult(result.findings, list(result.notes))
+
+
 # Detectors by name (the playbooks' ``detector`` kinds); each turns a tool's results into Findings.
 DETECTORS: dict[str, Detector] = {
     "rightsize": _rightsize_detector,
     "idle": _idle_detector,
     "cheaper-model": _model_detector,
+    "untagged": _untagged_detector,
 }

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from app.context import AppContext
 from app.remediation.config import (
@@ -15,6 +16,7 @@ from app.remediation.config import (
     gitops_checkout,
     load_remediation_config,
 )
+from app.remediation.detectors import DetectorResult
 from app.remediation.results import ScanSummary
 from app.remediation.service import Planner, RemediationService, Validator
 from app.settings import Settings
@@ -24,6 +26,9 @@ from domain.findings import Finding
 from gitops.forges import ForgeConfig, get_forge
 from store import proposals as store
 from store.proposals import ProposalState
+
+if TYPE_CHECKING:  # the playbooks load when a scan runs, not with every command
+    from playbooks.engine import PlanResult
 
 
 @dataclass(frozen=True)
@@ -48,11 +53,15 @@ def playbook_meta() -> PlaybookMeta:
 
 @dataclass(frozen=True)
 class Pipeline:
-    """Playbooks (plan) and guardrails (validate) over one GitOps checkout."""
+    """Playbooks (plan) and guardrails (validate) over one GitOps checkout.
+
+    ``plan_all`` also says why each finding that produced no change was skipped; ``plan`` is
+    the same without the reasons (the service's ``Planner``)."""
 
     plan: Planner
     validate: Validator
     environment_of: Callable[[PlannedChange], str]
+    plan_all: Callable[[Sequence[Finding]], PlanResult]
 
 
 def build_pipeline(ctx: AppContext, service: RemediationService) -> Pipeline:
@@ -61,7 +70,7 @@ def build_pipeline(ctx: AppContext, service: RemediationService) -> Pipeline:
     from guardrails.context import ValidationContext, finding_key
     from guardrails.policy import load_policy
     from guardrails.validate import validate
-    from playbooks.engine import plan_changes
+    from playbooks.engine import plan
     from playbooks.loader import load_playbooks
 
     repo = gitops_checkout(ctx)
@@ -92,9 +101,25 @@ def build_pipeline(ctx: AppContext, service: RemediationService) -> Pipeline:
             return "unknown"
         return "production" if any(policy.is_production(ns) for ns in namespaces) else "nonprod"
 
+    def plan_all(findings: Sequence[Finding]) -> PlanResult:
+        # the index parsed above serves the planner too: the checkout is read once per scan
+        return plan(list(findings), repo, books, policy, index=vctx.repo_index())
+
     return Pipeline(
-        plan=lambda fs: plan_changes(list(fs), repo, books, policy), validate=check, environment_of=env_of
+        plan=lambda fs: plan_all(fs).changes, validate=check, environment_of=env_of, plan_all=plan_all
     )
+
+
+def skipped_notes(findings: Sequence[Finding], result: PlanResult) -> list[str]:
+    """One note per finding the playbooks could not plan, with the reason (so nothing a
+    detector found disappears silently)."""
+    by_id = {f.id: f for f in findings}
+    notes = []
+    for finding_id, reason in result.skipped:
+        f = by_id.get(finding_id)
+        what = f"{f.kind.value}: not planned: {f.title} [{finding_id}]" if f else f"not planned: {finding_id}"
+        notes.append(f"{what}: {reason}")
+    return notes
 
 
 def forge_config(settings: Settings) -> ForgeConfig:
@@ -148,5 +173,19 @@ def run_scan(ctx: AppContext, *, requested_by: str = BOT) -> ScanSummary:
         except (DataError, InputError) as exc:
             notes.append(f"{name}: skipped: {exc}")
             continue
+        if isinstance(found, DetectorResult):
+            notes.extend(f"{name}: {note}" for note in found.notes)
+            found = found.findings
         findings.extend(found)
-    return service.scan(findings, pipeline.plan, pipeline.validate, requested_by=requested_by, notes=notes)
+    skipped: list[str] = []
+
+    def plan_and_note(fs: Sequence[Finding]) -> list[PlannedChange]:
+        result = pipeline.plan_all(fs)
+        skipped.extend(skipped_notes(fs, result))
+        return result.changes
+
+    summary = service.scan(findings, plan_and_note, pipeline.validate, requested_by=requested_by, notes=notes)
+    # The service appends its own notes (PRs not opened yet) after the detectors' ones; the
+    # planner may also run again for approved proposals, so a skipped finding is noted once.
+    merged = [*notes, *skipped, *summary.notes[len(notes) :]]
+    return summary.model_copy(update={"notes": list(dict.fromkeys(merged))})

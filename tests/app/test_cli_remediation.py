@@ -581,15 +581,24 @@ def test_bad_github_token_is_one_line_and_the_approval_stays(  # type: ignore[no
 def test_real_detectors_without_data_are_skipped_with_reasons(
     env: Path, run_cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.undo()  # the registry as shipped (rightsize, idle, cheaper-model), on an empty workspace
+    monkeypatch.undo()  # the registry as shipped (rightsize, idle, cheaper-model, untagged), on an empty workspace
     monkeypatch.setenv("COSTPILOT_HOME", str(env))
     monkeypatch.setenv("COSTPILOT_FORGE", "local")
     monkeypatch.setenv("COSTPILOT_GITOPS_REPO", str(env.parent / "gitops"))
-    assert sorted(remediation.DETECTORS) == ["cheaper-model", "idle", "rightsize"]
+    assert sorted(remediation.DETECTORS) == ["cheaper-model", "idle", "rightsize", "untagged"]
     data = scan_json(run_cli)
-    assert (data["findings"], data["proposals"]) == (0, [])
-    assert [n.split(":")[0] for n in data["notes"]] == ["rightsize", "idle", "cheaper-model"]
-    assert data["notes"][-1] == "cheaper-model: skipped: no ai/routing.yaml in the GitOps checkout"
+    # the data detectors are skipped with reasons; untagged reads the GitOps checkout only: of its
+    # three unlabelled workloads only pay (namespace payments-prod) has a team to propose
+    assert [n.split(":")[0] for n in data["notes"][:3]] == ["rightsize", "idle", "cheaper-model"]
+    assert data["notes"][2] == "cheaper-model: skipped: no ai/routing.yaml in the GitOps checkout"
+    assert data["findings"] == 1
+    [proposal] = data["proposals"]
+    assert (proposal["playbook"], proposal["branch"]) == (
+        "enforce-cost-tags",
+        "costpilot/enforce-cost-tags/payments-prod",
+    )
+    assert all(n.startswith("untagged: Deployment/") for n in data["notes"][3:])
+    assert len(data["notes"]) == 3 + 5  # api, web: team and cost_center; pay: cost_center
 
 
 @pytest.mark.postgres
@@ -620,3 +629,158 @@ def test_scan_approve_and_verify_on_postgresql(  # type: ignore[no-untyped-def]
     finally:
         with psycopg2.connect(pg_url) as conn, conn.cursor() as cur:
             cur.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+# ----- untagged workloads (enforce-cost-tags) and findings the playbooks cannot plan -----
+
+SHIPPED_DETECTORS = dict(remediation.DETECTORS)
+LABELLED = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {name}
+  namespace: shop-dev
+  labels:
+{labels}
+  annotations:
+    costpilot.io/cost-center: CC-1003
+spec:
+  replicas: 1
+  selector:
+    matchLabels: {{app: {name}}}
+  template:
+    metadata:
+      labels: {{app: {name}}}
+    spec:
+      containers:
+        - name: {name}
+          image: ghcr.io/acme/{name}:1.0.0
+"""
+
+
+@pytest.fixture
+def tag_repo(workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A GitOps repo where cart is fully labelled, worker lacks team and cost_center (both
+    derivable), and legacy (namespace tools) has nothing to derive them from."""
+    repo = tmp_path / "tagged"
+    (repo / "apps").mkdir(parents=True)
+    (repo / "apps" / "cart.yaml").write_text(
+        LABELLED.format(name="cart", labels="    team: checkout\n    cost_center: CC-1003")
+    )
+    (repo / "apps" / "worker.yaml").write_text(
+        "# worker: queue consumer\n"
+        + LABELLED.format(name="worker", labels="    app.kubernetes.io/part-of: checkout  # owning product")
+    )
+    (repo / "apps" / "legacy.yaml").write_text(
+        MANIFEST.format(name="legacy", namespace="tools").replace("# legacy deployment\n", "")
+    )
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", "-A")
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "initial")
+    workspace.mkdir(parents=True, exist_ok=True)
+    (workspace / "remediation.toml").write_text(REMEDIATION_TOML)
+    monkeypatch.setenv("COSTPILOT_FORGE", "local")
+    monkeypatch.setenv("COSTPILOT_GITOPS_REPO", str(repo))
+    for var in ("GITHUB_TOKEN", "COSTPILOT_GITHUB_APP_ID"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setattr(remediation, "DETECTORS", {"untagged": SHIPPED_DETECTORS["untagged"]})
+    return repo
+
+
+def test_scan_proposes_cost_labels_for_an_untagged_workload(tag_repo: Path, run_cli) -> None:  # type: ignore[no-untyped-def]
+    data = scan_json(run_cli)
+    assert data["findings"] == 1
+    [item] = data["proposals"]
+    assert (item["playbook"], item["branch"], item["state"]) == (
+        "enforce-cost-tags",
+        "costpilot/enforce-cost-tags/shop-dev",
+        "awaiting_approval",
+    )
+    assert data["awaiting_approval"] == [item["id"]] and data["blocked"] == []
+    assert data["notes"] == [
+        "untagged: Deployment/legacy (apps/legacy.yaml) lacks label team in tools; no value to propose "
+        "for tools: set it by hand",
+        "untagged: Deployment/legacy (apps/legacy.yaml) lacks label cost_center in tools; no value to "
+        "propose for tools: set it by hand",
+    ]
+    shown = run_cli("proposals", "show", item["id"], "--json").json()
+    assert shown["files"] == ["apps/worker.yaml"]
+    assert shown["title"] == "costpilot: add cost labels in shop-dev (1 workloads)"
+    assert (
+        "     app.kubernetes.io/part-of: checkout  # owning product\n"
+        "+    cost_center: CC-1003\n"
+        "+    team: checkout\n"
+    ) in shown["diff"]
+    assert shown["diff"].count("\n+    ") == 2  # only the two labels are added
+
+    text = run_cli("scan")  # the same proposal again, notes printed
+    assert text.code == 0
+    lines = text.out.splitlines()
+    assert lines[:4] == [
+        "scan: 1 findings, 1 proposals",
+        "blocked (0):",
+        "awaiting approval (1):",
+        f"  {item['id']}  costpilot/enforce-cost-tags/shop-dev  $0.00/month  (unchanged)",
+    ]
+    assert lines[-1] == (
+        "note: untagged: Deployment/legacy (apps/legacy.yaml) lacks label cost_center in tools; "
+        "no value to propose for tools: set it by hand"
+    )
+
+    result = run_cli("approve", item["id"], "--as", "U_ALICE")
+    assert result.code == 0, result.err
+    patched = git(tag_repo, "show", "costpilot/enforce-cost-tags/shop-dev:apps/worker.yaml")
+    assert patched.startswith("# worker: queue consumer\n")
+    assert "    cost_center: CC-1003\n    team: checkout\n" in patched
+
+
+def test_scan_notes_each_finding_it_cannot_plan(env: Path, found: list[Finding], run_cli) -> None:  # type: ignore[no-untyped-def]
+    api = finding("api")
+    ghost = api.model_copy(
+        update={"target": {**api.target, "workload": "ghost"}, "title": "Right-size ghost"}
+    )
+    bad = finding("web").model_copy(update={"proposed": {"cpu_request": "lots"}})
+    found[:] = [api, ghost, bad]
+    data = scan_json(run_cli)
+    assert (data["findings"], len(data["proposals"])) == (3, 1)
+    assert sorted(data["notes"]) == sorted(
+        [
+            f"rightsize: not planned: Right-size ghost [{ghost.id}]: finding {ghost.id}: workload ghost "
+            "not found in the repository",
+            f"rightsize: not planned: Right-size web [{bad.id}]: finding {bad.id}: proposed cpu_request "
+            "'lots' is not a quantity",
+        ]
+    )
+    text = run_cli("scan")
+    notes = [line for line in text.out.splitlines() if line.startswith("note: ")]
+    assert sorted(notes) == sorted(f"note: {n}" for n in data["notes"])
+
+
+def test_untagged_detector_on_the_sample_repo_proposes_the_annotated_cost_centers(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sample workloads get team and env from their overlays, but cost_center only as the
+    annotation costpilot.io/cost-center: each base gets one finding (targeted at production)."""
+    example = Path(__file__).resolve().parents[2] / "examples" / "gitops-repo"
+    if not (example / "overlays").is_dir():
+        pytest.skip("example repo not present")
+    monkeypatch.setenv("COSTPILOT_GITOPS_REPO", str(example))
+    monkeypatch.setenv("COSTPILOT_FORGE", "local")
+    settings = load_settings(workspace)
+    result = SHIPPED_DETECTORS["untagged"](AppContext(settings=settings, workspace=Workspace(settings.home)))
+    assert isinstance(result, remediation.detectors.DetectorResult)
+    assert result.findings, "the sample repo has workloads without a cost_center label"
+    for f in result.findings:
+        base = example / f.evidence["defined_in"]
+        annotated = next(
+            line.split(":", 1)[1].strip()
+            for line in base.read_text().splitlines()
+            if "costpilot.io/cost-center:" in line
+        )
+        assert f.proposed == {"labels": {"cost_center": annotated}}
+        assert f.target["namespace"].endswith("-prod")
+    opted_out = [n for n in result.notes if 'costpilot.io/opt-out: "true"' in n]
+    assert opted_out and len(opted_out) == len(result.notes)
+    assert not {f.target["workload"] for f in result.findings} & {
+        n.split("/")[1].split(" ")[0] for n in opted_out
+    }

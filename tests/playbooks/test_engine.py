@@ -4,13 +4,14 @@ without writing anything."""
 from __future__ import annotations
 
 import hashlib
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from domain.findings import Finding, FindingKind
-from guardrails import load_policy, policy_from_dict, validate
+from guardrails import ValidationContext, load_policy, policy_from_dict, validate
 from playbooks import load_playbooks, plan, plan_changes
 from playbooks.actions import uptime_annotation
 from tests.guardrails.helpers import GI, MI, context, idle, model_finding, rightsize, write_repo
@@ -150,13 +151,19 @@ def test_grouping_splits_to_respect_the_blast_radius(repo: Path) -> None:
         )
         for w in ("api", "web", "batch", "legacy")
     ]
-    policy = policy_from_dict({"blast_radius": {"max_workloads_per_pr": 3, "max_files_per_pr": 5}})
+    # Each base here renders in two overlays, so each workload counts twice against the limit,
+    # exactly as the blast-radius guardrail counts it.
+    policy = policy_from_dict({"blast_radius": {"max_workloads_per_pr": 4, "max_files_per_pr": 5}})
     changes = plan_changes(findings, repo, load_playbooks(), policy)
     assert [c.target_slug for c in changes] == ["c1-shop-dev", "c1-shop-dev-2"] or [
         c.target_slug for c in changes
     ] == ["shop-dev", "shop-dev-2"]
-    assert [len(c.findings) for c in changes] == [3, 1]
-    assert changes[0].title == "costpilot: add cost labels in shop-dev (3 workloads)"
+    assert [len(c.findings) for c in changes] == [2, 2]
+    assert changes[0].title == "costpilot: add cost labels in shop-dev (2 workloads)"
+    now = datetime.now(UTC)
+    for change in changes:
+        report = validate(change, ValidationContext(policy=policy, now=now, repo=repo))
+        assert "blast-radius" not in [r.rule_id for r in report.failures]
 
 
 def test_unplannable_findings_are_reported_with_a_reason(repo: Path) -> None:

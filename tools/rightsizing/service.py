@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -15,6 +16,7 @@ from tools.rightsizing.models import PriceSource, RightsizeResult, UnitPrices
 from tools.rightsizing.registry import build_settings, get_preset
 from warehouse.manifests import ManifestIndex, read_manifests
 from warehouse.unit_prices import bill_unit_prices
+from warehouse.utilization import sample_namespaces
 from warehouse.utilization_series import chunks_from_warehouse, warehouse_time_range
 
 
@@ -57,6 +59,16 @@ def manifest_inputs(
     return index.hpa_resources(), containers
 
 
+def unknown_namespace_message(
+    namespace: str, known: list[str], window: str = "the window", limit: int = 5
+) -> str:
+    """``--namespace`` matched nothing while others have samples: name the closest few."""
+    close = difflib.get_close_matches(namespace, known, n=limit, cutoff=0.5)
+    shown = close + [n for n in known if n not in close][: limit - len(close)]
+    more = f", … ({len(known)} in all)" if len(known) > len(shown) else ""
+    return f"no samples for namespace {namespace!r} in {window}; namespaces with samples: {', '.join(shown)}{more}"
+
+
 def rightsize_workspace(
     warehouse_path: Path,
     gitops_root: Path | None,
@@ -76,6 +88,11 @@ def rightsize_workspace(
         raise DataError("no utilization samples; run `costpilot ingest utilization PATH` first")
     end = min(until, span[1] + timedelta(seconds=1)) if until else span[1] + timedelta(seconds=1)
     start = end - timedelta(days=int(settings.history_days))
+    if namespace is not None:
+        known = sample_namespaces(warehouse_path, start, end)
+        if known and namespace not in known:
+            window = f"{start:%Y-%m-%d %H:%M}–{end:%Y-%m-%d %H:%M} UTC"
+            raise DataError(unknown_namespace_message(namespace, known, window))
     index = read_manifests(gitops_root) if gitops_root else ManifestIndex()
     hpa, containers = manifest_inputs(index)
     prices = unit_prices(warehouse_path, configured or ConfiguredPrices())

@@ -17,6 +17,10 @@ From kubernetes/autoscaler ``vertical-pod-autoscaler/pkg/recommender``:
     Amounts are integer millicores / bytes, truncated at each step as VPA's ResourceAmount is.
   * History: VPA's Prometheus history provider reads ``--history-length=8d``.
 Limits keep their ratio to the request (VPA's default ``RequestsAndLimits``).
+
+Evidence: ``cpu_p95`` is the OBSERVED usage (highest per-pod p95 of the raw samples, as
+krr-simple reports it), which guardrails compare a proposal against; the histogram's answers
+(bucket ends) are ``cpu_target_bucket`` (P90, the target before margin) and ``cpu_histogram_p95``.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from tools.rightsizing.accumulate import CommonStats, Growable
+from tools.rightsizing.accumulate import CommonStats, Growable, per_series_quantile
 from tools.rightsizing.common import Proposal, ResourceProposal
 from warehouse.utilization_series import SeriesChunk
 
@@ -36,6 +40,7 @@ MAX_RESOURCE_AMOUNT = 10**14
 EPSILON = 0.001 * 0.1  # VPA: minimal weight kept in a histogram bucket
 MIN_SAMPLE_WEIGHT = 0.1
 MI = 1024**2
+OBSERVED_CPU_PERCENTILE = 95  # evidence.cpu_p95: the raw usage percentile, per pod
 
 
 class VpaLikeSettings(BaseModel):
@@ -165,6 +170,7 @@ class VpaLike:
                 "cpu_first": (np.int64, np.iinfo(np.int64).max, 0),
                 "cpu_last": (np.int64, np.iinfo(np.int64).min, 0),
                 "mem_windows": (np.int64, 0, 0),
+                "cpu_p95_observed": (np.float64, np.nan, 0),
             }
         )
 
@@ -179,6 +185,10 @@ class VpaLike:
             hl = int(self.half_life)
             self.ref = int(round(int(chunk.ts[0]) / hl)) * hl
         row_of = np.repeat(cidx, chunk.lengths)
+        # The observed evidence (highest per-pod p95, as krr-simple reports it): guardrails check
+        # a proposal against it, so it must be the usage seen, not a histogram bucket's end.
+        p95 = per_series_quantile(chunk.cpu, chunk.offsets, OBSERVED_CPU_PERCENTILE / 100)
+        np.fmax.at(self.t["cpu_p95_observed"], cidx, p95)
         self._add_cpu(chunk, row_of, cidx)
         self._add_memory(chunk, cidx)
 
@@ -280,8 +290,13 @@ class VpaLike:
         cpu = self._estimate("cpu", row, 1000.0, confidence, cpu_min)
         mem = self._estimate("mem", row, 1.0, confidence, mem_min)
         cur = common.t
+        observed = float(t["cpu_p95_observed"][row])
         evidence: dict[str, Any] = {
-            "cpu_p95": round(cpu["p_upper"], 6),
+            "cpu_p95": None if math.isnan(observed) else round(observed, 6),
+            "cpu_percentile": OBSERVED_CPU_PERCENTILE,
+            # The decayed histogram's upper-bound percentile (the END of its 5% bucket, cores).
+            "cpu_histogram_p95": round(cpu["p_upper"], 6),
+            "cpu_target_bucket": round(cpu["p_target"], 6),
             "cpu_target": str(Decimal(cpu["target"]) / 1000),
             "cpu_lower_bound": str(Decimal(cpu["lower"]) / 1000),
             "cpu_upper_bound": str(Decimal(cpu["upper"]) / 1000),
@@ -324,7 +339,7 @@ class VpaLike:
     def _estimate(self, kind: str, row: int, unit: float, confidence: float, floor: int) -> dict[str, Any]:
         s = self.settings
         pct = self._percentiles()[kind]
-        out: dict[str, Any] = {"p_upper": float(pct["upper"][row])}
+        out: dict[str, Any] = {"p_upper": float(pct["upper"][row]), "p_target": float(pct["target"][row])}
         for name in ("target", "lower", "upper"):
             amount = _scale(1, float(pct[name][row]) * unit)
             amount = amount + _scale(amount, s.safety_margin_fraction)

@@ -188,3 +188,37 @@ def test_models_without_gitops_is_a_config_error(run_cli, workspace: Path, monke
     monkeypatch.delenv("COSTPILOT_GITOPS_REPO", raising=False)
     res = run_cli("models")
     assert res.code == 2 and "set COSTPILOT_GITOPS_REPO" in res.err
+
+
+def test_rightsize_unknown_namespace_names_the_known_ones(run_cli, workspace: Path, samples: Path) -> None:  # type: ignore[no-untyped-def]
+    run_cli("ingest", "utilization", str(samples))
+    res = run_cli("rightsize", "--namespace", "nope")
+    assert res.code == 2
+    assert res.err.startswith("costpilot: error: no samples for namespace 'nope' in ")
+    assert res.err.rstrip().endswith("; namespaces with samples: shop, tools-dev")
+    assert "ingest utilization" not in res.err  # the data is there; the namespace is not
+    res = run_cli("rightsize", "--preset", "vpa-like", "--namespace", "tools", "--json")
+    assert res.code == 2 and "namespaces with samples: tools-dev, shop" in res.err  # closest first
+
+
+def test_unknown_namespace_message_lists_a_few() -> None:
+    from tools.rightsizing.service import unknown_namespace_message
+
+    known = [
+        "checkout-dev",
+        "checkout-prod",
+        "growth-dev",
+        "growth-prod",
+        "ml-platform-dev",
+        "ml-platform-prod",
+    ]
+    typo = unknown_namespace_message("ml-platfrom-prod", known, "the window")
+    assert typo.startswith(
+        "no samples for namespace 'ml-platfrom-prod' in the window; "
+        "namespaces with samples: ml-platform-prod, ml-platform-dev, "
+    )
+    assert typo.endswith(", … (6 in all)") and typo.count(", ") == 5  # five names, then the count
+    assert unknown_namespace_message("zzz", known[:3]) == (
+        "no samples for namespace 'zzz' in the window; namespaces with samples: "
+        "checkout-dev, checkout-prod, growth-dev"
+    )

@@ -1,11 +1,18 @@
-"""GitOps manifests (read-only): kustomize namespaces and patches, HPA targets, native sidecars."""
+"""GitOps manifests (read-only): kustomize namespaces and patches, Helm chart values, HPA targets,
+native sidecars."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
 
-from warehouse.manifests import quantity, read_manifests
+import numpy as np
+import pytest
+from rightsizing_helpers import run_preset
+from utilization_factory import MI, frame, series
+
+from tools.rightsizing.service import manifest_inputs
+from warehouse.manifests import helm_merge, quantity, read_manifests
 
 BASE = """\
 apiVersion: apps/v1
@@ -88,3 +95,179 @@ def test_quantities() -> None:
     assert quantity("1.5") == Decimal("1.5")
     assert quantity(2) == 2
     assert quantity("lots") is None and quantity(None) is None
+
+
+# Helm charts ---------------------------------------------------------------------------------
+CHART = "apiVersion: v2\nname: web\nversion: 1.0.0\n"
+VALUES = """\
+labels: {app.kubernetes.io/part-of: shop}
+resources:
+  requests: {cpu: 250m, memory: 256Mi}
+  limits: {cpu: "1", memory: 512Mi}
+autoscaling:
+  enabled: false
+  targetCPUUtilizationPercentage: 80
+"""
+VALUES_PROD = """\
+resources:
+  requests: {cpu: "2"}
+autoscaling:
+  enabled: true
+  minReplicas: 3
+  maxReplicas: 9
+  targetMemoryUtilizationPercentage: 70
+"""
+VALUES_DEV = "resources:\n  limits: null\n"  # Helm: null deletes the inherited key
+TEMPLATE = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web-from-template}\n"
+
+
+def _chart(root: Path, folder: str, files: dict[str, str]) -> Path:
+    chart = root / "charts" / folder
+    (chart / "templates").mkdir(parents=True)
+    (chart / "templates" / "deployment.yaml").write_text(TEMPLATE)  # parses, but is a template
+    for name, text in files.items():
+        (chart / name).write_text(text)
+    return chart
+
+
+def test_helm_values_merge_per_env_into_resources_and_hpas(tmp_path: Path) -> None:
+    _chart(
+        tmp_path,
+        "web",
+        {
+            "Chart.yaml": CHART,
+            "values.yaml": VALUES,
+            "values-prod.yaml": VALUES_PROD,
+            "values-dev.yaml": VALUES_DEV,
+        },
+    )
+    # A kustomization labelled team=shop, env=staging names that env's namespace (not shop-staging).
+    (tmp_path / "overlays" / "staging").mkdir(parents=True)
+    (tmp_path / "overlays" / "staging" / "kustomization.yaml").write_text(
+        "namespace: shop-stg\nlabels:\n  - pairs: {team: shop, env: staging}\nresources: []\n"
+    )
+    index = read_manifests(tmp_path)
+    by_ns = {c.namespace: c for c in index.containers}
+    assert sorted(by_ns) == ["shop-dev", "shop-prod", "shop-stg"]
+    assert {(c.kind, c.workload, c.container, c.container_type) for c in index.containers} == {
+        ("Deployment", "web", "web", "regular")
+    }
+    prod, dev, stg = by_ns["shop-prod"], by_ns["shop-dev"], by_ns["shop-stg"]
+    # prod: values.yaml deep-merged with values-prod.yaml (cpu request overridden, the rest kept)
+    assert (prod.cpu_request, prod.cpu_limit, prod.memory_request, prod.memory_limit) == (
+        Decimal(2),
+        Decimal(1),
+        256 * 2**20,
+        512 * 2**20,
+    )
+    assert prod.file == "charts/web/values-prod.yaml"
+    assert (dev.cpu_request, dev.cpu_limit, dev.memory_limit) == (Decimal("0.250"), None, None)
+    assert (stg.cpu_request, stg.memory_limit, stg.file) == (
+        Decimal("0.250"),
+        512 * 2**20,
+        "charts/web/values.yaml",
+    )
+    # The HPA exists only where autoscaling is enabled; the CPU target is inherited from values.yaml.
+    assert index.hpa_resources() == {("shop-prod", "Deployment", "web"): frozenset({"cpu", "memory"})}
+    (hpa,) = index.hpas
+    assert (hpa.min_replicas, hpa.max_replicas, hpa.file) == (3, 9, "charts/web/values-prod.yaml")
+    assert not any(c.workload == "web-from-template" for c in index.containers)
+
+
+def test_helm_namespace_override_default_metric_and_names(tmp_path: Path) -> None:
+    _chart(
+        tmp_path,
+        "a",
+        {
+            "Chart.yaml": "name: gateway\n",
+            "values.yaml": "fullnameOverride: edge\nkind: StatefulSet\n",
+            "values.prod.yaml": "namespaceOverride: ingress\nautoscaling: {enabled: true}\n",
+        },
+    )
+    _chart(tmp_path, "b", {"Chart.yaml": "name: orphan\n", "values.yaml": "resources: {}\n"})  # no namespace
+    _chart(tmp_path, "c", {"values.yaml": "team: x\n"})  # no Chart.yaml: not a chart
+    index = read_manifests(tmp_path)
+    assert [(c.namespace, c.kind, c.workload, c.container) for c in index.containers] == [
+        ("ingress", "StatefulSet", "edge", "gateway")
+    ]
+    # autoscaling.enabled without a target: Kubernetes' default metric is 80% CPU.
+    assert index.hpa_resources() == {("ingress", "StatefulSet", "edge"): frozenset({"cpu"})}
+
+
+def test_a_kustomized_workload_wins_over_a_chart_of_the_same_name(tmp_path: Path) -> None:
+    _tree(tmp_path)
+    _chart(
+        tmp_path,
+        "api",
+        {
+            "Chart.yaml": "name: api\n",
+            "values.yaml": "team: shop\nresources: {requests: {cpu: 9}}\n",
+            "values-prod.yaml": "{}\n",
+        },
+    )
+    by_key = {(c.namespace, c.workload, c.container): c for c in read_manifests(tmp_path).containers}
+    assert by_key[("shop-prod", "api", "app")].cpu_request == Decimal(2)
+    assert ("shop-prod", "api", "api") not in by_key
+
+
+def test_helm_merge_rules() -> None:
+    base = {"a": {"b": 1, "c": [1, 2], "d": 4}, "e": "x"}
+    assert helm_merge(base, {"a": {"c": [3], "d": None}, "f": 1}) == {
+        "a": {"b": 1, "c": [3]},
+        "e": "x",
+        "f": 1,
+    }
+    assert helm_merge(base, {"a": 5}) == {"a": 5, "e": "x"}
+    assert base == {"a": {"b": 1, "c": [1, 2], "d": 4}, "e": "x"}  # inputs untouched
+
+
+SAMPLE_REPO = Path(__file__).resolve().parents[3] / "examples" / "gitops-repo"
+
+
+def test_sample_repo_chart_hpa_makes_inference_gateway_hpa_aware() -> None:
+    index = read_manifests(SAMPLE_REPO)
+    hpa = index.hpa_resources()
+    assert hpa[("ml-platform-prod", "Deployment", "inference-gateway")] == frozenset({"cpu"})
+    assert not any(k[2] == "kafka-connect" for k in hpa)  # its chart has no autoscaling
+    assert not any(k[0] != "ml-platform-prod" and k[2] == "inference-gateway" for k in hpa)
+    charted = {(c.namespace, c.workload): c for c in index.containers if c.file.startswith("charts/")}
+    assert sorted(charted) == [
+        (f"{team}-{env}", workload)
+        for team, workload in (("data-platform", "kafka-connect"), ("ml-platform", "inference-gateway"))
+        for env in ("dev", "prod", "staging")
+    ]
+    gw = charted[("ml-platform-prod", "inference-gateway")]
+    assert (gw.container, gw.cpu_request, gw.cpu_limit, gw.memory_request, gw.memory_limit) == (
+        "inference-gateway",
+        Decimal(1),
+        None,
+        2**30,
+        2 * 2**30,
+    )
+
+
+@pytest.mark.parametrize("preset", ["krr-simple", "vpa-like"])
+def test_sample_repo_inference_gateway_cpu_is_skipped_unless_allowed(preset: str) -> None:
+    hpa, manifests = manifest_inputs(read_manifests(SAMPLE_REPO))
+    df = frame(
+        *(
+            series(
+                f"inference-gateway-{p}",
+                np.full(2 * 288, 0.4),
+                900 * MI,
+                namespace="ml-platform-prod",
+                workload="inference-gateway",
+                container="inference-gateway",
+            )
+            for p in "ab"
+        )
+    )
+    (rec,) = run_preset(df, preset, hpa=hpa, manifests=manifests).recommendations
+    assert rec.evidence["hpa_resources"] == ["cpu"]
+    assert rec.skip_reason == "cpu: HPA scales on cpu (allow_hpa is off)"
+    assert rec.recommended.cpu_request is None and rec.recommended.memory_request is not None
+    assert rec.current.cpu_request == Decimal(1) and rec.current.memory_limit == 2 * 2**30  # from values.yaml
+    (allowed,) = run_preset(
+        df, preset, hpa=hpa, manifests=manifests, overrides={"allow_hpa": True}
+    ).recommendations
+    assert allowed.skip_reason is None and allowed.recommended.cpu_request >= Decimal("0.4")

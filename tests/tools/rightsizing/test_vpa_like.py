@@ -1,11 +1,15 @@
-"""vpa-like: the VPA recommender's histogram, decay, confidence, OOM and floor rules by hand."""
+"""vpa-like: the VPA recommender's histogram, decay, confidence, OOM and floor rules by hand, plus
+hypothesis properties (floors; a higher sample never lowers the target)."""
 
 from __future__ import annotations
 
 import math
+from datetime import timedelta
 from decimal import Decimal
 
 import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from rightsizing_helpers import run_preset
 from utilization_factory import MI, frame, series
 
@@ -131,3 +135,59 @@ def test_vectorised_percentiles_match_the_one_histogram_walk() -> None:
     for p in (0.5, 0.9, 0.95, 1.0):
         many = histogram_percentiles(weights, p, buckets)
         assert list(many) == [histogram_percentile(w, p, buckets) for w in weights]
+
+
+def test_evidence_cpu_p95_is_the_observed_per_pod_p95_not_a_bucket_end() -> None:
+    # Pod a ramps 0 → 1 core, pod b holds 0.3: the evidence is the higher per-pod p95 (pod a's),
+    # exactly as observed; the histogram's bucket ends are reported under their own names.
+    n = DAY
+    ramp = np.linspace(0.0, 1.0, n)
+    df = frame(series("api-a", ramp, 300 * MI), series("api-b", np.full(n, 0.3), 300 * MI))
+    rec = only(run_preset(df, "vpa-like"))
+    assert rec.evidence["cpu_p95"] == round(float(np.percentile(ramp, 95)), 6)
+    assert rec.evidence["cpu_percentile"] == 95
+    assert {"samples", "days", "cpu_p95", "memory_peak", "oom_kills"} <= set(rec.evidence)
+    flat = only(run_preset(frame(series("api-a", np.full(n, 0.5), 300 * MI)), "vpa-like"))
+    assert flat.evidence["cpu_p95"] == 0.5
+    assert flat.evidence["cpu_target_bucket"] == round(bucket_end(0.5, 0.01), 6) != 0.5
+    assert flat.evidence["cpu_histogram_p95"] == round(bucket_end(0.5, 0.01), 6)
+    assert flat.recommended.cpu_request == Decimal(with_margin(int(bucket_end(0.5, 0.01) * 1000))) / 1000
+
+
+_cpu = st.lists(st.floats(0, 4, allow_nan=False), min_size=20, max_size=120)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    cpu=_cpu,
+    mem=st.floats(1e5, 8e9, allow_nan=False),
+    extra=st.floats(0, 8, allow_nan=False),
+    extra_mem=st.floats(0, 1.6e10, allow_nan=False),
+    containers=st.integers(1, 3),
+)
+def test_properties_floors_and_a_higher_sample_never_lowers_the_target(
+    cpu: list[float], mem: float, extra: float, extra_mem: float, containers: int
+) -> None:
+    # Floors: 25m CPU and 250 × 1024² bytes per pod, shared by the pod's containers (truncated).
+    names = [f"c{i}" for i in range(containers)]
+    mems = np.linspace(mem / 2, mem, len(cpu))
+    base = frame(*(series("api-a", cpu, mems, container=c) for c in names))
+    before = run_preset(base, "vpa-like")
+    cpu_floor = Decimal(int(25 / containers)) / 1000
+    mem_floor = int(250 * MI / containers)
+    for rec in before.recommendations:
+        assert rec.recommended.cpu_request >= cpu_floor
+        assert rec.recommended.memory_request >= mem_floor
+        assert Decimal(rec.evidence["cpu_lower_bound"]) >= cpu_floor
+        assert rec.evidence["memory_lower_bound"] >= mem_floor
+    # Append one sample, later and at least as high as every earlier one, to each container.
+    later = base["timestamp"].iloc[len(cpu) - 1].to_pydatetime() + timedelta(minutes=5)
+    top = [
+        series("api-a", [max(max(cpu), extra)], max(mem, extra_mem), container=c, start=later) for c in names
+    ]
+    after = run_preset(frame(base, *top), "vpa-like")
+    old = {r.container: r for r in before.recommendations}
+    for rec in after.recommendations:
+        assert rec.recommended.cpu_request >= old[rec.container].recommended.cpu_request
+        assert rec.recommended.memory_request >= old[rec.container].recommended.memory_request
+        assert rec.evidence["cpu_p95"] >= old[rec.container].evidence["cpu_p95"]
