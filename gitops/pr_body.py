@@ -100,7 +100,8 @@ def render_body(
     )
     lines += ["", "### Evidence", ""]
     lines += [f"- {workload_label(f)}: {_evidence_text(f.evidence)}" for f in change.findings]
-    lines += ["", "### Guardrails", "", report_markdown or render_report(report), "", "### Approval", ""]
+    report_text = (report_markdown or render_report(report)).rstrip("\n")  # one blank line after it
+    lines += ["", "### Guardrails", "", report_text, "", "### Approval", ""]
     if approved_by and approved_at:
         when = approved_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
         lines.append(f"- Approved by {approved_by} at {when}.")

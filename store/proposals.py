@@ -30,7 +30,7 @@ from enum import StrEnum
 from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import or_, update
+from sqlalchemy import inspect, or_, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, select
@@ -122,6 +122,8 @@ class PullRequestRecord(SQLModel, table=True):
     commit_sha: str
     created: bool
     at: datetime
+    # The rendered PR body (also kept for the local forge, whose "PR" is only a branch).
+    body: str = ""
 
 
 class Proposal(BaseModel):
@@ -187,8 +189,24 @@ def open_store(url: str) -> Engine:
     """Engine with every table created and the audit chain's head in place."""
     engine = create_engine_for(url)
     init_db(engine)
+    _add_missing_columns(engine)
     audit.ensure_head(engine)
     return engine
+
+
+# Columns added after a table first shipped: ``create_all`` does not alter existing tables, so a
+# workspace made by an older version gets them here (idempotent; SQLite and PostgreSQL alike).
+_ADDED_COLUMNS: dict[str, dict[str, str]] = {"pull_requests": {"body": "TEXT NOT NULL DEFAULT ''"}}
+
+
+def _add_missing_columns(engine: Engine) -> None:
+    inspector = inspect(engine)
+    for table, columns in _ADDED_COLUMNS.items():
+        have = {c["name"] for c in inspector.get_columns(table)}
+        for name, ddl in columns.items():
+            if name not in have:
+                with engine.begin() as conn:
+                    conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {name} {ddl}"))
 
 
 def transition(
@@ -265,18 +283,20 @@ def record(
     requested_by: str,
     ttl: timedelta,
     now: datetime,
+    supersede_reason: str | None = None,
 ) -> RecordResult:
     """Store a validated change: a new proposal, or the existing one for the same exact patch.
 
-    A different patch for a target with a live proposal supersedes it (its approval is void). The
-    same patch is not proposed again after a rejection. Ids are derived from branch and patch, so
-    two scans racing on the same change collide on the primary key instead of duplicating it.
+    A different patch for a target with a live proposal supersedes it (its approval is void; the
+    audit event carries ``supersede_reason`` when given). The same patch is not proposed again
+    after a rejection. Ids are derived from branch and patch, so two scans racing on the same
+    change collide on the primary key instead of duplicating it.
     """
     if report.patch_sha256 != change.patch_sha256:
         raise ValueError("guardrail report was made for a different patch")
     for _attempt in range(3):
         try:
-            return _record_once(engine, change, report, environment, requested_by, ttl, now)
+            return _record_once(engine, change, report, environment, requested_by, ttl, now, supersede_reason)
         except IntegrityError:  # another process inserted the same proposal first
             continue
     raise RuntimeError("could not record proposal after 3 attempts")  # pragma: no cover
@@ -290,6 +310,7 @@ def _record_once(
     requested_by: str,
     ttl: timedelta,
     now: datetime,
+    supersede_reason: str | None = None,
 ) -> RecordResult:
     sha = change.patch_sha256
     with Session(engine) as session:
@@ -338,11 +359,13 @@ def _record_once(
         transition(
             session, new_id, {S.drafted}, to, actor="costpilot", now=now, data={"failing_rules": failing}
         )
-        superseded = _supersede_others(session, change.branch, new_id, now)
+        superseded = _supersede_others(session, change.branch, new_id, now, supersede_reason)
     return RecordResult(get(engine, new_id), RecordOutcome.created, superseded)
 
 
-def _supersede_others(session: Session, branch: str, new_id: str, now: datetime) -> list[str]:
+def _supersede_others(
+    session: Session, branch: str, new_id: str, now: datetime, reason: str | None = None
+) -> list[str]:
     others = session.exec(
         select(ProposalRow.id, ProposalRow.state).where(
             ProposalRow.branch == branch,
@@ -359,11 +382,40 @@ def _supersede_others(session: Session, branch: str, new_id: str, now: datetime)
             S.superseded,
             actor="costpilot",
             now=now,
-            data={"superseded_by": new_id, "approval_void": state in (S.approved, S.pr_opened)},
+            data={
+                "superseded_by": new_id,
+                "approval_void": state in (S.approved, S.pr_opened),
+                **({"reason": reason} if reason else {}),
+            },
             values={"superseded_by": new_id, "claim_token": None},
         ):
             superseded.append(other_id)
     return sorted(superseded)
+
+
+def supersede(
+    engine: Engine, proposal_id: str, *, by: str | None, reason: str, actor: str, now: datetime
+) -> bool:
+    """Void a live proposal (and any approval of it) outside ``record``: the re-planned patch
+    matched another stored proposal, or nothing is left to change. False when it is not live."""
+    current = get(engine, proposal_id)
+    if current.state not in LIVE_STATES - {S.drafted}:
+        return False
+    with session_scope(engine) as session:
+        return transition(
+            session,
+            proposal_id,
+            {current.state},
+            S.superseded,
+            actor=actor,
+            now=now,
+            data={
+                "superseded_by": by,
+                "approval_void": current.state in (S.approved, S.pr_opened),
+                "reason": reason,
+            },
+            values={"superseded_by": by, "claim_token": None},
+        )
 
 
 def _revalidate(engine: Engine, proposal_id: str, report: GuardrailReport, now: datetime) -> RecordResult:
@@ -509,8 +561,10 @@ def mark_pr_opened(
     created: bool,
     actor: str,
     now: datetime,
+    body: str = "",
 ) -> bool:
-    """approved → pr_opened for the claim holder, with the PR record, in one transaction."""
+    """approved → pr_opened for the claim holder, with the PR record (and its rendered body), in
+    one transaction."""
     table = ProposalRow.__table__  # type: ignore[attr-defined]
     with session_scope(engine) as session:
         won = transition(
@@ -536,6 +590,7 @@ def mark_pr_opened(
                     commit_sha=commit_sha,
                     created=created,
                     at=_utc(now),
+                    body=body,
                 )
             )
     return won

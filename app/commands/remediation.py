@@ -107,13 +107,15 @@ def show(
     service = remediation.build_service(get_context(ctx))
     p = service.show(proposal_id)
     events = audit.events_for(service.engine, p.id)
+    prs = store.pull_requests(service.engine, p.id)
     if as_json:
         data = _row(p)
         data["guardrails"] = [r.model_dump(mode="json") for r in p.report.results]
         data["diff"] = p.change.diff
         data["files"] = [f.path for f in p.change.files]
         data["audit"] = [{"seq": e.seq, "at": e.at, "actor": e.actor, "action": e.action} for e in events]
-        data["pull_requests"] = [r.model_dump(mode="json") for r in store.pull_requests(service.engine, p.id)]
+        data["pull_requests"] = [r.model_dump(mode="json") for r in prs]
+        data["pr_body"] = prs[-1].body if prs else None
         emit_json(data)
         return
     _say(f"{p.id}  {p.state.value}  {p.change.title}")
@@ -137,6 +139,9 @@ def show(
     _say("audit:")
     for e in events:
         _say(f"  #{e.seq} {e.at} {e.actor} {e.action}")
+    if prs and prs[-1].body:
+        _say(f"pull request body ({prs[-1].forge}):")
+        _say(prs[-1].body.rstrip("\n"))
 
 
 def approve(
@@ -145,9 +150,22 @@ def approve(
     as_user: str = typer.Option(..., "--as", help="approver (user id as in the approver lists)"),
     as_json: bool = typer.Option(False, "--json", help="one JSON document on stdout"),
 ) -> None:
-    """Approve a proposal and open (or update) its pull request through the configured forge."""
-    service = remediation.build_service(get_context(ctx))
-    outcome = service.approve(proposal_id, as_user)
+    """Approve a proposal and open (or update) its pull request through the configured forge.
+
+    The proposal is planned again on the current base of the GitOps repo first: if the patch
+    changed, the approval is void, a new proposal is recorded and no PR is opened (exit 2)."""
+    context = get_context(ctx)
+    service = remediation.build_service(context)
+    service.show(proposal_id)  # an unknown id is told as such before the checkout is read
+    plan = validate = None
+    checkout = remediation.gitops_checkout(context)
+    # Without a checkout (a GitHub forge with no gitops_checkout) nothing can be re-planned; the
+    # forge still commits on the base recorded with the patch, never on a newer tip.
+    if checkout is not None and checkout.is_dir():
+        pipeline = remediation.build_pipeline(context, service)
+        service.environment_of = pipeline.environment_of
+        plan, validate = pipeline.plan, pipeline.validate
+    outcome = service.approve(proposal_id, as_user, plan=plan, validate=validate)
     if as_json:
         emit_json(outcome)
         return

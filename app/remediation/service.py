@@ -28,7 +28,7 @@ from app.remediation.config import (
 )
 from app.remediation.results import ApprovalOutcome, ScanItem, ScanSummary
 from domain.changes import GuardrailReport, PlannedChange
-from domain.errors import CostpilotError, InputError
+from domain.errors import CostpilotError, DataError, InputError
 from domain.findings import Finding
 from gitops import pr_body
 from gitops.forges import FileContent, Forge, PublishRequest
@@ -37,6 +37,15 @@ from store.proposals import Proposal, ProposalState
 
 Planner = Callable[[Sequence[Finding]], list[PlannedChange]]
 Validator = Callable[[PlannedChange], GuardrailReport]
+
+
+class ApprovalVoid(DataError):
+    """The patch re-planned on the current base differs from the approved one: no PR was opened,
+    the proposal is superseded and the new one (``new_ids``) must be approved again."""
+
+    def __init__(self, message: str, new_ids: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.new_ids = list(new_ids)
 
 
 def utc_now() -> datetime:
@@ -65,9 +74,14 @@ class RemediationService:
 
     # ----- scan -----
     def submit(
-        self, validated: Sequence[tuple[PlannedChange, GuardrailReport]], *, requested_by: str = BOT
+        self,
+        validated: Sequence[tuple[PlannedChange, GuardrailReport]],
+        *,
+        requested_by: str = BOT,
+        supersede_reason: str | None = None,
     ) -> list[ScanItem]:
-        """Store validated changes as proposals (blocked or awaiting approval)."""
+        """Store validated changes as proposals (blocked or awaiting approval); a proposal they
+        supersede is audited with ``supersede_reason`` when given."""
         items = []
         ttl = timedelta(hours=self.config.ttl_hours)
         for change, report in validated:
@@ -79,21 +93,9 @@ class RemediationService:
                 requested_by=requested_by,
                 ttl=ttl,
                 now=self.clock(),
+                supersede_reason=supersede_reason,
             )
-            items.append(
-                ScanItem(
-                    id=proposal.id,
-                    playbook=proposal.playbook,
-                    branch=proposal.branch,
-                    environment=proposal.environment,
-                    state=proposal.state,
-                    outcome=outcome,
-                    blocked_rules=proposal.blocked_rules,
-                    monthly_cost_now=change.monthly_cost_now,
-                    monthly_cost_after=change.monthly_cost_after,
-                    superseded=superseded,
-                )
-            )
+            items.append(_scan_item(proposal, change, outcome, superseded))
         return items
 
     def scan(
@@ -109,7 +111,7 @@ class RemediationService:
         expired = store.expire_due(self.engine, self.clock())
         changes = plan(findings)
         items = self.submit([(c, validate(c)) for c in changes], requested_by=requested_by)
-        resumed, failures = self.resume_pending()
+        resumed, failures = self.resume_pending(plan, validate)
         return ScanSummary(
             findings=len(findings),
             proposals=items,
@@ -118,13 +120,18 @@ class RemediationService:
             notes=[*notes, *failures],
         )
 
-    def resume_pending(self) -> tuple[list[ApprovalOutcome], list[str]]:
-        """Open the PRs of approved proposals whose earlier attempt failed or crashed; a forge
-        failure is reported (and retried next time) instead of stopping the scan."""
+    def resume_pending(
+        self, plan: Planner | None = None, validate: Validator | None = None
+    ) -> tuple[list[ApprovalOutcome], list[str]]:
+        """Open the PRs of approved proposals whose earlier attempt failed or crashed (each
+        re-planned on the current base first); a forge failure is reported (and retried next
+        time) instead of stopping the scan."""
         outcomes, failures = [], []
         for proposal in store.list_proposals(self.engine, {ProposalState.approved}):
             try:
-                outcomes.append(self._open_pr(proposal))
+                outcomes.append(self._open_pr(proposal, plan, validate))
+            except ApprovalVoid as exc:
+                failures.append(f"{proposal.id}: {exc}")
             except CostpilotError as exc:
                 failures.append(f"PR for {proposal.id} not opened yet: {exc}")
         return outcomes, failures
@@ -145,8 +152,14 @@ class RemediationService:
         *,
         expected_sha256: str | None = None,
         idempotency_key: str | None = None,
+        plan: Planner | None = None,
+        validate: Validator | None = None,
     ) -> ApprovalOutcome:
-        """Approve as ``user`` (CLI name or Slack user id) and open or update the PR."""
+        """Approve as ``user`` (CLI name or Slack user id) and open or update the PR.
+
+        With ``plan`` and ``validate`` (the pipeline ``scan`` uses) the proposal's findings are
+        re-planned on the current base before the PR is opened; a different patch voids the
+        approval (``ApprovalVoid``). Every surface that opens PRs should pass them."""
         if idempotency_key and (stored := store.recall(self.engine, idempotency_key)) is not None:
             return ApprovalOutcome.model_validate_json(stored)
         now = self.clock()
@@ -163,7 +176,7 @@ class RemediationService:
             store.expire_due(self.engine, now)  # the guard may have failed on the TTL
         proposal = store.get(self.engine, proposal_id)
         if proposal.state is ProposalState.approved:
-            outcome = self._open_pr(proposal)
+            outcome = self._open_pr(proposal, plan, validate)
         elif proposal.state is ProposalState.pr_opened:
             outcome = self._outcome(
                 proposal, f"already approved by {proposal.approved_by}; PR {proposal.pr_url}"
@@ -208,7 +221,9 @@ class RemediationService:
         return store.get(self.engine, proposal_id)
 
     # ----- pull requests -----
-    def _open_pr(self, proposal: Proposal) -> ApprovalOutcome:
+    def _open_pr(
+        self, proposal: Proposal, plan: Planner | None = None, validate: Validator | None = None
+    ) -> ApprovalOutcome:
         now = self.clock()
         token = store.claim_pr(
             self.engine, proposal.id, lease=timedelta(seconds=self.config.claim_lease_seconds), now=now
@@ -221,7 +236,12 @@ class RemediationService:
                 )
             return self._outcome(current, "approved; another process is opening the PR")
         try:
-            result = self.forge().publish(self.publish_request(proposal))
+            change = proposal.change
+            if plan is not None and validate is not None:
+                # Holding the lease: only one process re-plans and, if need be, records the new patch.
+                change = self._replan(proposal, plan, validate)
+            request = self.publish_request(proposal, change)
+            result = self.forge().publish(request)
         except BaseException:
             # Hand the lease back so the next approve or scan retries at once.
             store.release_claim(self.engine, proposal.id, token)
@@ -237,6 +257,7 @@ class RemediationService:
             created=result.created,
             actor=BOT,
             now=self.clock(),
+            body=request.body,
         )
         current = store.get(self.engine, proposal.id)
         verb = "opened" if result.created else "updated"
@@ -244,9 +265,57 @@ class RemediationService:
             current, f"approved by {current.approved_by}; {verb} {result.url}", result.created
         )
 
-    def publish_request(self, proposal: Proposal) -> PublishRequest:
-        """Branch, files, title, body, labels and bot comment for the forge."""
-        change = proposal.change
+    def _replan(self, proposal: Proposal, plan: Planner, validate: Validator) -> PlannedChange:
+        """The proposal's change planned again on the current base of the GitOps repo.
+
+        The same patch (SHA-256 of the diff) keeps the approval, and the fresh change is what is
+        published: its files and base are the current ones, so lines changed elsewhere in the file
+        since the scan are kept, not reverted. A different patch (or none) voids the approval:
+        the proposal is superseded, the new patch recorded through ``submit`` with a fresh
+        guardrail report, and ``ApprovalVoid`` raised; no PR is opened."""
+        fresh = plan(proposal.change.findings)
+        same_target = [c for c in fresh if c.branch == proposal.branch]
+        if not same_target and len(fresh) == 1:
+            # Re-planned alone, a chunk of a split group gets the group's first slug back.
+            same_target = [fresh[0].model_copy(update={"target_slug": proposal.target_slug})]
+        if len(same_target) == 1 and len(fresh) == 1 and _same_plan(proposal.change, same_target[0]):
+            return same_target[0]
+        now = self.clock()
+        old_base, new_base = proposal.change.base_sha, fresh[0].base_sha if fresh else None
+        moved = f"base moved from {_short(old_base)} to {_short(new_base)}"
+        reason = (moved if old_base != new_base else f"checkout at {_short(new_base)} changed") + (
+            " and the patch changed"
+        )
+        # The original requester stays the requester: four-eyes still applies to the new patch.
+        items = self.submit(
+            [(c, validate(c)) for c in fresh], requested_by=proposal.requested_by, supersede_reason=reason
+        )
+        new_ids = [i.id for i in items if i.id != proposal.id]
+        # ``record`` supersedes the old proposal when it creates the new one; when the new patch
+        # matched a stored proposal (or nothing is left to change) it is voided here.
+        store.supersede(
+            self.engine,
+            proposal.id,
+            by=new_ids[0] if new_ids else None,
+            reason=reason,
+            actor=BOT,
+            now=now,
+        )
+        if not new_ids:
+            raise ApprovalVoid(
+                "the base moved and nothing is left to change; approval void: "
+                f"{proposal.id} superseded, no PR opened"
+            )
+        raise ApprovalVoid(
+            "the base moved and the patch changed; approval void: "
+            f"re-validated as {', '.join(new_ids)}, ask again",
+            new_ids,
+        )
+
+    def publish_request(self, proposal: Proposal, change: PlannedChange | None = None) -> PublishRequest:
+        """Branch, files, title, body, labels and bot comment for the forge; ``change`` is the
+        proposal's change re-planned on the current base (same patch), else the stored one."""
+        change = change or proposal.change
         report_md = self.render_report(proposal.report) if self.render_report else None
         body = pr_body.render_body(
             proposal.id,
@@ -267,7 +336,8 @@ class RemediationService:
             title=change.title,
             body=body,
             commit_message=message,
-            files=[FileContent(path=f.path, content=f.after) for f in change.files],
+            # ``before`` lets the forge check that the base still holds what the patch was made on.
+            files=[FileContent(path=f.path, content=f.after, before=f.before) for f in change.files],
             labels=list(dict.fromkeys([*self.config.labels, *self.playbook_labels.get(change.playbook, [])])),
             comment=pr_body.render_comment(proposal.id, change, approved_by=proposal.approved_by),
             comment_marker=pr_body.MARKER_PREFIX,
@@ -297,3 +367,31 @@ def _not_approvable(proposal: Proposal) -> str:
     }
     detail = explain.get(proposal.state, proposal.state.value)
     return f"proposal {proposal.id} cannot be approved: {detail}"
+
+
+def _scan_item(
+    proposal: Proposal, change: PlannedChange, outcome: store.RecordOutcome, superseded: list[str]
+) -> ScanItem:
+    return ScanItem(
+        id=proposal.id,
+        playbook=proposal.playbook,
+        branch=proposal.branch,
+        environment=proposal.environment,
+        state=proposal.state,
+        outcome=outcome,
+        blocked_rules=proposal.blocked_rules,
+        monthly_cost_now=change.monthly_cost_now,
+        monthly_cost_after=change.monthly_cost_after,
+        superseded=superseded,
+    )
+
+
+def _same_plan(approved: PlannedChange, fresh: PlannedChange) -> bool:
+    """The approval still holds: the exact patch, on the same files and fields."""
+    return approved.patch_sha256 == fresh.patch_sha256 and [
+        (f.path, f.changed_fields) for f in approved.files
+    ] == [(f.path, f.changed_fields) for f in fresh.files]
+
+
+def _short(sha: str | None) -> str:
+    return sha[:12] if sha else "unknown"

@@ -41,6 +41,11 @@ class FileContent(BaseModel):
 
     path: str
     content: str
+    before: str | None = Field(
+        None,
+        description="the file as the patch saw it ('' = did not exist); when set, a forge refuses "
+        "a base that holds anything else, so a commit never reverts changes made after planning",
+    )
 
 
 class PublishRequest(BaseModel):

@@ -81,6 +81,28 @@ class LocalForge:
                 self._git("update-index", "--add", "--cacheinfo", f"{mode},{blob},{path}", env=env)
             return self._git("write-tree", env=env)
 
+    def _check_base(self, base: str, request: PublishRequest) -> None:
+        """Each file on ``base`` must be what the patch was computed from."""
+        for file in request.files:
+            if file.before is None:
+                continue
+            path = safe_repo_path(file.path)
+            listed = self._git("ls-tree", base, "--", path)
+            current = self._git_raw("cat-file", "blob", listed.split()[2]) if listed else ""
+            # The planner reads files with universal newlines: a CRLF file is the same file.
+            if current.replace("\r\n", "\n") != file.before.replace("\r\n", "\n"):
+                raise ExternalError(
+                    f"{path} on base {base[:12]} in {self.path} is not the file the patch was made on; "
+                    "run `costpilot scan` to re-plan"
+                )
+
+    def _git_raw(self, *args: str) -> str:
+        # Blob contents byte for byte (``_git`` strips surrounding whitespace).
+        proc = subprocess.run(["git", "-C", str(self.path), *args], capture_output=True, check=False)
+        if proc.returncode != 0:
+            raise ExternalError(f"git {args[0]} in {self.path}: failed")
+        return proc.stdout.decode("utf-8", errors="replace")
+
     def publish(self, request: PublishRequest) -> PublishResult:
         """Put one commit (base + files) on ``refs/heads/<branch>``; an identical branch is kept."""
         base_rev = request.base_sha or self.base_branch or "HEAD"
@@ -91,6 +113,7 @@ class LocalForge:
         head_ref = self._git("symbolic-ref", "--quiet", "HEAD") if self._is_symbolic_head() else ""
         if head_ref == f"refs/heads/{request.branch}":
             raise ExternalError(f"{request.branch} is checked out in {self.path}; costpilot will not move it")
+        self._check_base(base, request)
         tree = self._tree_with(base, request)
         tip = self._branch_tip(request.branch)
         url = f"file://{self.path}#refs/heads/{request.branch}"
@@ -105,7 +128,7 @@ class LocalForge:
                     created=False,
                     branch_updated=False,
                 )
-        commit = self._git("commit-tree", "--no-gpg-sign", tree, "-p", base, "-m", request.commit_message)
+        commit = self._git("commit-tree", "--no-gpg-sign", tree, "-p", base, "-m", commit_message(request))
         # Compare-and-swap: a concurrent writer moving the branch makes this fail instead of losing work.
         self._git("update-ref", f"refs/heads/{request.branch}", commit, tip or ZERO_OID)
         return PublishResult(
@@ -122,3 +145,12 @@ class LocalForge:
             ["git", "-C", str(self.path), "symbolic-ref", "--quiet", "HEAD"], capture_output=True, check=False
         )
         return proc.returncode == 0
+
+
+def commit_message(request: PublishRequest) -> str:
+    """The title line, then the PR body (a local "PR" has nowhere else to keep it), then the rest
+    of the message (its trailers stay last, where git looks for them)."""
+    title, _, rest = request.commit_message.partition("\n")
+    body = request.body.strip("\n")
+    parts = [title, body, rest.strip("\n")]
+    return "\n\n".join(p for p in parts if p) + "\n"

@@ -19,9 +19,9 @@ def request(content: str = PATCHED, path: str = "apps/api/deployment.yaml", **kw
     return PublishRequest(
         branch=kw.pop("branch", BRANCH),  # type: ignore[arg-type]
         title="Right-size shop/api",
-        body="body",
-        commit_message="Right-size shop/api\n\ncostpilot proposal p1\n",
-        files=[FileContent(path=path, content=content)],
+        body=kw.pop("body", "body"),  # type: ignore[arg-type]
+        commit_message=kw.pop("commit_message", "Right-size shop/api\n\ncostpilot proposal p1\n"),  # type: ignore[arg-type]
+        files=kw.pop("files", [FileContent(path=path, content=content)]),  # type: ignore[arg-type]
         **kw,  # type: ignore[arg-type]
     )
 
@@ -115,3 +115,50 @@ def test_safe_path_accepts_plain_paths_and_rejects_dot_segments(parts: list[str]
             safe_repo_path(path)
     else:
         assert safe_repo_path(path) == path
+
+
+def test_commit_message_is_title_then_pr_body_then_trailers(work_repo: Path) -> None:
+    body = "<!-- costpilot:proposal=p1 -->\n## Right-size shop/api\n\n| workload | delta |\n|---|---:|\n"
+    message = "Right-size shop/api\n\ncostpilot proposal p1\nApproved-by: U1\n"
+    result = get_forge("local", ForgeConfig(repo=str(work_repo))).publish(
+        request(body=body, commit_message=message)
+    )
+    assert git_out(work_repo, "log", "-1", "--format=%B", result.commit_sha) == (
+        "Right-size shop/api\n\n"
+        "<!-- costpilot:proposal=p1 -->\n## Right-size shop/api\n\n| workload | delta |\n|---|---:|\n\n"
+        "costpilot proposal p1\nApproved-by: U1\n\n"
+    )
+    assert git_out(work_repo, "log", "-1", "--format=%s", result.commit_sha) == "Right-size shop/api\n"
+
+
+def test_base_must_hold_the_file_the_patch_was_made_on(work_repo: Path) -> None:
+    forge = get_forge("local", ForgeConfig(repo=str(work_repo)))
+    planned_on = git_out(work_repo, "rev-parse", "HEAD").strip()
+    made_on = FileContent(path="apps/api/deployment.yaml", content=PATCHED, before=DEPLOYMENT)
+    (work_repo / "apps/api/deployment.yaml").write_text(DEPLOYMENT.replace('cpu: "2"', 'cpu: "3"'))
+    git_out(work_repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-am", "later")
+    moved = git_out(work_repo, "rev-parse", "HEAD").strip()
+    # On the tip the file is no longer what the patch saw: refused, no branch (nothing reverted).
+    with pytest.raises(
+        ExternalError,
+        match=rf"^apps/api/deployment.yaml on base {moved[:12]} in .* is not the file the patch was made "
+        r"on; run `costpilot scan` to re-plan$",
+    ):
+        forge.publish(request(files=[made_on]))
+    assert git_out(work_repo, "branch", "--list", "costpilot/*") == ""
+    # On the commit it was planned on, it is.
+    result = forge.publish(request(files=[made_on], base_sha=planned_on))
+    assert git_out(work_repo, "rev-parse", f"{result.commit_sha}^").strip() == planned_on
+    # A new file: ``before`` "" means it must not exist on the base yet.
+    new = FileContent(path="apps/api/README.md", content="x\n", before="")
+    assert forge.publish(request(files=[new], branch="costpilot/x/new")).created
+    with pytest.raises(ExternalError, match=r"^README.md on base .* is not the file the patch was made on"):
+        forge.publish(request(files=[FileContent(path="README.md", content="y\n", before="")]))
+
+
+def test_crlf_file_matches_the_before_read_with_universal_newlines(work_repo: Path) -> None:
+    (work_repo / "apps/api/deployment.yaml").write_bytes(DEPLOYMENT.replace("\n", "\r\n").encode())
+    git_out(work_repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-am", "crlf")
+    made_on = FileContent(path="apps/api/deployment.yaml", content=PATCHED, before=DEPLOYMENT)
+    result = get_forge("local", ForgeConfig(repo=str(work_repo))).publish(request(files=[made_on]))
+    assert git_out(work_repo, "show", f"{result.commit_sha}:apps/api/deployment.yaml") == PATCHED
