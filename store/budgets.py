@@ -91,6 +91,19 @@ def upsert_budget(
         return _record(row), created
 
 
+def get_budget(engine: Engine, scope_kind: str, scope_value: str, period: str) -> BudgetRecord | None:
+    """The stored budget of (scope, period), if any."""
+    with session_scope(engine) as session:
+        row = session.exec(
+            select(BudgetRow).where(
+                BudgetRow.scope_kind == scope_kind,
+                BudgetRow.scope_value == scope_value,
+                BudgetRow.period == period,
+            )
+        ).first()
+        return None if row is None else _record(row)
+
+
 def list_budgets(engine: Engine) -> list[BudgetRecord]:
     """Every budget, ordered by scope then period."""
     with session_scope(engine) as session:

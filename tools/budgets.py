@@ -19,8 +19,9 @@ from domain.money import Money, round_cents
 from domain.period import Period
 from domain.provenance import Provenance
 from store.budgets import BudgetRecord
+from tools.anomalies.models import BudgetBurn
 from tools.forecast import Projection, forecast_spend, month_of
-from warehouse.query import spend_breakdown
+from warehouse.query import scoped, spend_breakdown
 
 # Scope kinds → the dimension they filter on (None: the whole bill).
 SCOPE_DIMENSIONS: dict[str, str | None] = {
@@ -32,6 +33,9 @@ SCOPE_DIMENSIONS: dict[str, str | None] = {
 }
 ALERT_LEVELS: tuple[int, ...] = (50, 75, 90, 100)
 PCT = Decimal("0.01")
+PACE_TOLERANCE = Decimal("1.10")  # spend share more than 10% above the time share: ahead of pace
+CENT = Decimal("0.01")
+ALL_TIME = Period(start=date(1970, 1, 1), end=date(2999, 12, 31))
 
 
 def quarter_of(day: date) -> Period:
@@ -63,6 +67,9 @@ def parse_scope(text: str) -> tuple[str, str]:
 
 
 def check_budget(amount: Decimal, soft: Decimal | None, period: str) -> None:
+    for flag, value in (("--amount", amount), ("--soft", soft)):
+        if value is not None and value != value.quantize(CENT):
+            raise InputError(f"{flag} {value}: budgets are in whole cents (at most 2 decimals)")
     if amount <= 0:
         raise InputError(f"--amount {amount}: must be greater than 0")
     if soft is not None and not 0 < soft <= amount:
@@ -74,6 +81,21 @@ def check_budget(amount: Decimal, soft: Decimal | None, period: str) -> None:
 def scope_filters(kind: str, value: str) -> dict[str, list[str]]:
     dimension = SCOPE_DIMENSIONS[kind]
     return {} if dimension is None else {dimension: [value]}
+
+
+def check_scope_exists(backend: ibis.BaseBackend, kind: str, value: str) -> None:
+    """InputError when a team/env/feature/model value matches no cost row at any time.
+
+    A typo (``team=paymnets``) would otherwise make a budget that silently stays at 0 spent.
+    """
+    filters = scope_filters(kind, value)
+    if not filters:
+        return
+    if int(scoped(backend, ALL_TIME, filters).count().execute()) == 0:
+        raise InputError(
+            f"--scope {kind}={value}: no cost rows have {kind} {value!r}; check the name, "
+            "or pass --force to budget a scope that has no spend yet"
+        )
 
 
 class BudgetStatus(BaseModel):
@@ -162,7 +184,14 @@ def budget_status(backend: ibis.BaseBackend, budgets: list[BudgetRecord], as_of:
             statuses.append(evaluate(budget, period, spent, None, None, note=str(exc)))
             continue
         series = report.forecasts[0]
-        statuses.append(evaluate(budget, period, spent, series.month_end, series.model, series.note))
+        notes = [n for n in (series.note, series.month_end.note if series.month_end else None) if n]
+        if report.no_data_since and not (series.month_end and series.month_end.note):
+            notes.append(
+                f"no data since {report.no_data_since}: spent counts data through {report.last_final_day}"
+            )
+        statuses.append(
+            evaluate(budget, period, spent, series.month_end, series.model, "; ".join(notes) or None)
+        )
     return BudgetReport(
         as_of=as_of,
         budgets=statuses,
@@ -173,3 +202,35 @@ def budget_status(backend: ibis.BaseBackend, budgets: list[BudgetRecord], as_of:
             rows_scanned=rows_scanned,
         ),  # fmt: skip
     )
+
+
+def burn_findings(report: BudgetReport) -> list[BudgetBurn]:
+    """Pure: budgets whose projection exceeds the amount or whose spend runs ahead of the calendar.
+
+    Ahead of pace: % of the amount spent > 1.1 × % of the period's days already past.
+    """
+    findings = []
+    for s in report.budgets:
+        elapsed = Decimal(max(0, (report.as_of - s.period.start).days)) / s.period.days * 100
+        reasons = []
+        if s.projected_overrun and s.projected is not None:
+            reasons.append(f"projected {s.projected} at period end, over the budget of {s.amount}")
+        if elapsed > 0 and s.pct_used > elapsed * PACE_TOLERANCE:
+            reasons.append(f"{s.pct_used}% used with {elapsed.quantize(PCT)}% of the period gone")
+        if reasons:
+            findings.append(
+                BudgetBurn(
+                    scope=s.scope,
+                    period_kind=s.period_kind,
+                    period_start=s.period.start,
+                    period_end=s.period.end,
+                    amount=s.amount,
+                    spent=s.spent,
+                    projected=s.projected,
+                    pct_used=float(s.pct_used),
+                    pct_elapsed=float(elapsed.quantize(PCT)),
+                    crossed_on=s.crossed_on,
+                    reasons=reasons,
+                )  # fmt: skip
+            )
+    return findings

@@ -5,10 +5,11 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
+import ibis
 import typer
 from rich.table import Table
 
-from app.context import get_context
+from app.context import AppContext, get_context
 from app.render import console, emit_json, money
 from domain.errors import InputError
 from domain.period import PERIOD_HELP
@@ -36,10 +37,20 @@ def _decimal(value: str | None, flag: str) -> Decimal | None:
         raise InputError(f"{flag} {value!r}: not a number") from None
 
 
+def _render_burn(report: AnomalyReport) -> None:
+    currency = report.currency or ""
+    for b in report.budget_burn:
+        console.print(
+            f"budget burn: {b.scope} ({b.period_kind} {b.period_start}..{b.period_end}) "
+            f"{money(b.spent, currency)} of {money(b.amount, currency)}: {'; '.join(b.reasons)}"
+        )
+
+
 def render_anomalies(report: AnomalyReport) -> None:
     currency = report.currency or ""
     if not report.anomalies:
         console.print(f"No anomalies ({report.series_checked} series checked). " + " ".join(report.notes))
+        _render_burn(report)
         return
     table = Table(title=f"{len(report.anomalies)} anomalies", title_justify="left")
     for column in ("series", "start", "end", "expected", "actual", "impact", "score", "top cause"):
@@ -54,6 +65,21 @@ def render_anomalies(report: AnomalyReport) -> None:
             f"{cause.dimension}={cause.value} {money(cause.contribution, currency)}" if cause else "",
         )  # fmt: skip
     console.print(table)
+    for note in report.notes:
+        console.print(note)
+    _render_burn(report)
+
+
+def _with_budget_burn(report: AnomalyReport, app_ctx: AppContext, backend: ibis.BaseBackend) -> AnomalyReport:
+    """Check 3 (budget burn): stored budgets, as of today, projected to overrun or ahead of pace."""
+    from app.commands.budget import stored_budgets
+    from tools.budgets import budget_status, burn_findings
+
+    records = stored_budgets(app_ctx)
+    if not records:
+        return report
+    burn = burn_findings(budget_status(backend, records, app_ctx.today))
+    return report.model_copy(update={"budget_burn": burn})
 
 
 def anomalies_command(
@@ -99,6 +125,7 @@ def anomalies_command(
             report = find_anomalies(
                 backend, app_ctx.period(period), parse_dimensions(by), parse_filters(filters), settings
             )
+            report = _with_budget_burn(report, app_ctx, backend)
         finally:
             backend.disconnect()
     if json_output:

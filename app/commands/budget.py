@@ -9,8 +9,8 @@ from rich.table import Table
 
 from app.context import AppContext, get_context
 from app.render import console, emit_json, money
-from domain.errors import InputError
-from tools.budgets import PERIOD_KINDS, BudgetReport, check_budget, parse_scope
+from domain.errors import DataError, InputError
+from tools.budgets import PERIOD_KINDS, BudgetReport, check_budget, check_scope_exists, parse_scope
 
 budget_app = typer.Typer(
     help="Budgets per scope (total, team, env, feature, model) and period.", no_args_is_help=True
@@ -36,6 +36,23 @@ def _amount(text: str, flag: str) -> Decimal:
     return value
 
 
+def _check_scope(app_ctx: AppContext, kind: str, value: str) -> None:
+    if kind == "total":
+        return
+    from warehouse.query import open_backend
+
+    try:
+        backend = open_backend(app_ctx.workspace.warehouse_path)
+    except DataError:
+        raise InputError(
+            f"--scope {kind}={value}: no cost data ingested yet to check it against; pass --force"
+        ) from None
+    try:
+        check_scope_exists(backend, kind, value)
+    finally:
+        backend.disconnect()
+
+
 @budget_app.command("set")
 def set_command(
     ctx: typer.Context,
@@ -43,15 +60,31 @@ def set_command(
     amount: str = typer.Option(..., "--amount", help="hard budget for the period (currency units)"),
     soft: str | None = typer.Option(None, "--soft", help="soft budget (warn earlier), ≤ amount"),
     period: str = typer.Option("month", "--period", help=" | ".join(PERIOD_KINDS)),
+    clear_soft: bool = typer.Option(False, "--clear-soft", help="remove a stored soft amount"),
+    force: bool = typer.Option(False, "--force", help="accept a scope value no cost row has (yet)"),
     json_output: bool = typer.Option(False, "--json", help="print one JSON document"),
 ) -> None:
-    """Create or replace the budget of a scope for a period kind."""
+    """Create or replace the budget of a scope for a period kind (a stored soft amount is kept
+    unless --soft or --clear-soft is given)."""
     kind, value = parse_scope(scope)
     hard = _amount(amount, "--amount")
     soft_value = None if soft is None else _amount(soft, "--soft")
+    if clear_soft and soft_value is not None:
+        raise InputError("--soft and --clear-soft: give one or the other")
     check_budget(hard, soft_value, period)
-    engine = _engine(get_context(ctx))
-    from store.budgets import upsert_budget
+    app_ctx = get_context(ctx)
+    if not force:
+        _check_scope(app_ctx, kind, value)
+    engine = _engine(app_ctx)
+    from store.budgets import get_budget, upsert_budget
+
+    existing = get_budget(engine, kind, value, period)
+    if soft_value is None and not clear_soft and existing is not None and existing.soft_amount is not None:
+        soft_value = existing.soft_amount
+        if soft_value > hard:
+            raise InputError(
+                f"--amount {hard}: below the stored soft amount {soft_value}; pass --soft or --clear-soft"
+            )
 
     record, created = upsert_budget(engine, kind, value, period, hard, soft_value)
     if json_output:
@@ -60,6 +93,15 @@ def set_command(
         verb = "created" if created else "updated"
         soft_text = f" (soft {money(record.soft_amount)})" if record.soft_amount is not None else ""
         console.print(f"Budget {verb}: {record.scope} {money(record.amount)} per {record.period}{soft_text}")
+
+
+def stored_budgets(app_ctx: AppContext) -> list:  # type: ignore[type-arg]
+    """Every stored budget, or [] when the workspace has no state database yet (none created)."""
+    if app_ctx.settings.database_url is None and not app_ctx.workspace.state_db_path.exists():
+        return []
+    from store.budgets import list_budgets
+
+    return list_budgets(_engine(app_ctx))
 
 
 @budget_app.command("list")
@@ -97,6 +139,9 @@ def render_status(report: BudgetReport) -> None:
             money(s.projected) if s.projected is not None else (s.note or "–"), crossed, "; ".join(s.alerts) or "ok",
         )  # fmt: skip
     console.print(table)
+    for s in report.budgets:
+        if s.note and s.projected is not None:
+            console.print(f"{s.scope} ({s.period_kind}): {s.note}")
 
 
 @budget_app.command("status")

@@ -30,7 +30,8 @@ def _amount(text: str | None) -> Decimal | None:
 def render_forecast(report: ForecastReport) -> None:
     currency = report.currency or ""
     table = Table(
-        title=f"Forecast from {report.last_final_day} (as of {report.as_of}), {report.horizon} days",
+        title=f"Forecast from {report.forecast_start or report.last_final_day} (as of {report.as_of}, "
+        f"fitted through {report.last_final_day}), {report.horizon} days",
         title_justify="left",
     )
     for column in ("series", "model", "next days (mean)", "month actual", "month projected", "80% range"):
@@ -52,6 +53,9 @@ def render_forecast(report: ForecastReport) -> None:
             console.print(f"{label}: budget {money(f.month_end.budget, currency)} crossed {when}")
     for note in report.notes:
         console.print(note)
+    month_notes = {f.month_end.note for f in report.forecasts if f.month_end and f.month_end.note}
+    for note in sorted(month_notes):
+        console.print(f"month end: {note}")
 
 
 def forecast_command(

@@ -132,8 +132,15 @@ def test_budgets(run_cli, home: Path) -> None:  # type: ignore[no-untyped-def]
     made = run_cli("budget", "set", "--scope", "total", "--amount", "20000", "--soft", "15000", "--json")
     assert made.code == 0, made.err
     assert made.json()["created"] is True and made.json()["budget"]["amount"] == "20000"
+    # Re-setting without --soft keeps the stored soft amount; --clear-soft removes it.
     again = run_cli("budget", "set", "--scope", "total", "--amount", "30000", "--json").json()
-    assert again["created"] is False and again["budget"]["soft_amount"] is None
+    assert again["created"] is False and again["budget"]["soft_amount"] == "15000"
+    below = run_cli("budget", "set", "--scope", "total", "--amount", "10000")
+    assert below.code == 2 and "below the stored soft amount 15000" in below.err
+    cleared = run_cli(
+        "budget", "set", "--scope", "total", "--amount", "30000", "--clear-soft", "--json"
+    ).json()
+    assert cleared["budget"]["soft_amount"] is None
     run_cli("budget", "set", "--scope", "team=ml", "--amount", "10000", "--period", "quarter")
     listed = run_cli("budget", "list", "--json").json()["budgets"]
     assert [(b["scope_kind"], b["scope_value"], b["period"], b["amount"]) for b in listed] == [
@@ -149,6 +156,22 @@ def test_budgets(run_cli, home: Path) -> None:  # type: ignore[no-untyped-def]
     assert by_scope["team=ml"]["period"]["end"] == "2026-06-30"
     text = run_cli("--as-of", AS_OF, "budget", "status")
     assert text.code == 0 and "team=ml" in text.out
+    # Data ends 2026-04-30: as of mid-June, status says so instead of a silent 0 spent.
+    stale = run_cli("--as-of", "2026-06-15", "budget", "status", "--json")
+    assert stale.code == 0, stale.err
+    june = {b["scope"]: b for b in stale.json()["budgets"]}["total"]
+    assert june["spent"] == "0" and "no data since 2026-05-01" in june["note"]
+    assert "no data since 2026-05-01" in run_cli("--as-of", "2026-06-15", "budget", "status").out
+
+
+def test_budget_scope_must_match_cost_rows_unless_forced(run_cli, home: Path) -> None:  # type: ignore[no-untyped-def]
+    res = run_cli("budget", "set", "--scope", "team=nobody", "--amount", "100")
+    assert res.code == 2 and res.err.count("\n") == 1
+    assert "--scope team=nobody: no cost rows have team 'nobody'" in res.err and "--force" in res.err
+    assert run_cli("budget", "list", "--json").json()["budgets"] == []
+    forced = run_cli("budget", "set", "--scope", "team=nobody", "--amount", "100", "--force", "--json")
+    assert forced.code == 0 and forced.json()["budget"]["scope_value"] == "nobody"
+    assert run_cli("budget", "set", "--scope", "team=ml", "--amount", "100").code == 0
 
 
 @pytest.mark.parametrize(
@@ -172,6 +195,18 @@ def test_budgets(run_cli, home: Path) -> None:  # type: ignore[no-untyped-def]
         (("budget", "set", "--scope", "total", "--amount", "five"), "--amount 'five': not a number"),
         (("budget", "set", "--scope", "total", "--amount", "5", "--soft", "9"), "--soft 9"),
         (("budget", "set", "--scope", "total", "--amount", "5", "--period", "year"), "--period 'year'"),
+        (
+            ("budget", "set", "--scope", "total", "--amount", "5.005"),
+            "--amount 5.005: budgets are in whole cents",
+        ),
+        (
+            ("budget", "set", "--scope", "total", "--amount", "5", "--soft", "1.001"),
+            "--soft 1.001: budgets are in",
+        ),
+        (
+            ("budget", "set", "--scope", "total", "--amount", "5", "--soft", "1", "--clear-soft"),
+            "one or the other",
+        ),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(run_cli, home: Path, args: tuple[str, ...], message: str) -> None:  # type: ignore[no-untyped-def]
@@ -193,3 +228,33 @@ def test_forecast_budget_crossing(run_cli, home: Path) -> None:  # type: ignore[
     assert "budget 20,000.00 USD crossed 2026-04-" in text.out
     bad = run_cli("--as-of", AS_OF, "forecast", "--budget", "-1")
     assert bad.code == 2 and "--budget '-1': must be a positive amount" in bad.err
+
+
+def test_anomalies_report_budget_burn(run_cli, home: Path) -> None:  # type: ignore[no-untyped-def]
+    """Check 3: budgets projected to overrun or ahead of pace are listed beside the anomalies."""
+    plain = run_cli("--as-of", AS_OF, "anomalies", "--period", "2026-04", "--json").json()
+    assert plain["budget_burn"] == []
+    assert run_cli("budget", "set", "--scope", "team=ml", "--amount", "1000").code == 0
+    assert run_cli("budget", "set", "--scope", "team=search", "--amount", "1000000").code == 0
+    doc = run_cli("--as-of", AS_OF, "anomalies", "--period", "2026-04", "--json").json()
+    assert [b["scope"] for b in doc["budget_burn"]] == ["team=ml"]
+    burn = doc["budget_burn"][0]
+    assert burn["period_start"] == "2026-04-01" and burn["pct_elapsed"] == pytest.approx(66.67)
+    assert Decimal(burn["spent"]) > 1000 and burn["pct_used"] > 100
+    assert burn["reasons"][0].startswith("projected ") and "over the budget of 1000" in burn["reasons"][0]
+    assert "% of the period gone" in burn["reasons"][1]
+    assert burn["crossed_on"] < AS_OF
+    text = run_cli("--as-of", AS_OF, "anomalies", "--period", "2026-04")
+    assert "budget burn: team=ml (month 2026-04-01..2026-04-30)" in text.out
+
+
+def test_forecast_on_stale_data_names_the_gap(run_cli, home: Path) -> None:  # type: ignore[no-untyped-def]
+    res = run_cli("--as-of", "2026-06-15", "forecast", "--horizon", "5", "--json")
+    assert res.code == 0, res.err
+    doc = res.json()
+    assert doc["left_out"] == ["2026-06-15"] and doc["no_data_since"] == "2026-05-01"
+    assert doc["forecast_start"] == "2026-06-15" and doc["forecasts"][0]["points"][0]["date"] == "2026-06-15"
+    assert doc["forecasts"][0]["month_end"]["actual_to_date"] == "0"
+    assert "all of it is forecast" in doc["forecasts"][0]["month_end"]["note"]
+    text = run_cli("--as-of", "2026-06-15", "forecast", "--horizon", "5").out
+    assert "Forecast from 2026-06-15" in text and "no data since 2026-05-01" in text

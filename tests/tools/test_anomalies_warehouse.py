@@ -70,3 +70,14 @@ def test_bad_input(backend) -> None:  # type: ignore[no-untyped-def]
         find_anomalies(backend, APRIL, ["team"], {"colour": ["red"]})
     with pytest.raises(DataError, match="with team=nobody"):
         find_anomalies(backend, APRIL, ["team"], {"team": ["nobody"]})
+
+
+def test_days_without_enough_history_are_named_in_a_note(backend) -> None:  # type: ignore[no-untyped-def]
+    """Data starts 2026-01-01: its first two weeks have no same-weekday history to score against."""
+    report = find_anomalies(backend, Period(start=date(2025, 12, 20), end=date(2026, 1, 31)), ["team"])
+    assert report.status == "ok"
+    assert "days 2026-01-01..2026-01-14 not checked: not enough history (needs 2 weeks before a day)" in (
+        report.notes
+    )
+    later = find_anomalies(backend, Period(start=date(2026, 3, 1), end=date(2026, 3, 31)), ["team"])
+    assert not any("not checked" in n for n in later.notes)

@@ -10,10 +10,20 @@ import pytest
 
 from domain.errors import InputError
 from domain.period import Period
+from domain.provenance import Provenance
 from store.budgets import BudgetRecord, list_budgets, upsert_budget
 from store.db import create_engine_for, init_db
 from tests.tools.conftest import exact_cost
-from tools.budgets import budget_status, check_budget, evaluate, parse_scope, quarter_of
+from tools.budgets import (
+    BudgetReport,
+    budget_status,
+    burn_findings,
+    check_budget,
+    check_scope_exists,
+    evaluate,
+    parse_scope,
+    quarter_of,
+)
 from tools.forecast import Projection
 
 
@@ -123,3 +133,37 @@ def test_status_over_the_warehouse(backend, synthetic_rows_list) -> None:  # typ
     assert total.alert_level == 50 and total.projected_overrun and total.crossed_forecast
     assert ml.period == Period(start=date(2026, 4, 1), end=date(2026, 6, 30)) and ml.model == "ets(A,Ad,A)"
     assert nobody.projected is None and "team=nobody" in (nobody.note or "") and nobody.spent == 0
+
+
+def test_amounts_are_whole_cents() -> None:
+    check_budget(Decimal("10.50"), Decimal("0.01"), "month")
+    with pytest.raises(InputError, match=r"--amount 10.505: budgets are in whole cents"):
+        check_budget(Decimal("10.505"), None, "month")
+    with pytest.raises(InputError, match=r"--soft 0.001: budgets are in whole cents"):
+        check_budget(Decimal("10"), Decimal("0.001"), "month")
+
+
+def test_scope_must_match_cost_rows(backend) -> None:  # type: ignore[no-untyped-def]
+    check_scope_exists(backend, "team", "ml")
+    check_scope_exists(backend, "total", "")
+    with pytest.raises(InputError, match=r"--scope team=nobody: no cost rows have team 'nobody'.*--force"):
+        check_scope_exists(backend, "team", "nobody")
+
+
+def test_burn_findings_projected_overrun_and_ahead_of_pace() -> None:
+    """As of 04-16 (15 of 30 days gone = 50%): 60% used is ahead of pace (> 55%), 52% is not."""
+    period = Period(start=date(2026, 4, 1), end=date(2026, 4, 30))
+    fast = evaluate(record("1000", kind="team", value="ml"), period, Decimal(600), projection(20, 15), "ets")
+    even = evaluate(record("1000"), period, Decimal(520), projection(30, 15), "ets")
+    over = evaluate(record("800", kind="env", value="prod"), period, Decimal(400), projection(30, 15), "ets")
+    report = BudgetReport(
+        as_of=date(2026, 4, 16),
+        budgets=[fast, even, over],
+        provenance=Provenance(tool="budgets", engine="x", query="", rows_scanned=0),
+    )
+    burn = {b.scope: b for b in burn_findings(report)}
+    assert set(burn) == {"team=ml", "env=prod"}
+    assert burn["team=ml"].reasons == ["60.00% used with 50.00% of the period gone"]
+    assert burn["team=ml"].pct_elapsed == 50.0 and burn["team=ml"].pct_used == 60.0
+    assert burn["env=prod"].reasons == ["projected 900 at period end, over the budget of 800"]
+    assert burn["env=prod"].crossed_on == date(2026, 4, 27)

@@ -111,3 +111,21 @@ def test_backtest_beats_seasonal_naive_with_calibrated_intervals() -> None:
     assert 0.70 <= result.coverage80 <= 0.90
     assert 0.88 <= result.coverage95 <= 0.99
     assert result.points == 60 * 4 * 7
+
+
+def test_spikes_are_cleaned_for_the_mean_but_widen_the_intervals() -> None:
+    """A one-day spike does not move the point forecast much, but σ² counts it (raw residuals)."""
+    calm = cost_like(1, 120, seed=3, noise=0.03)
+    spiky = calm.copy()
+    spiky[0, 60] *= 6  # one isolated spike, long before the end
+    a, b = forecast_arrays(calm, 7), forecast_arrays(spiky, 7)
+    np.testing.assert_allclose(b.mean, a.mean, rtol=0.05)
+    assert b.sigma2[0] > 3 * a.sigma2[0]
+
+
+def test_relative_mae_compares_with_seasonal_naive_on_the_same_points() -> None:
+    y = cost_like(10, 120, seed=9)
+    naive = backtest(y, horizon=7, origins=2, engine="seasonal-naive")
+    assert naive.relative_mae == pytest.approx(1.0)
+    ets = backtest(y, horizon=7, origins=2)
+    assert 0 < ets.relative_mae < 1.0

@@ -13,6 +13,7 @@ from domain.money import round_cents
 from domain.period import Period
 from tests.tools.conftest import exact_cost
 from tools.forecast import Projection, final_days, forecast_spend, month_of
+from tools.forecast.service import data_gap
 
 
 def rows_frame(rows_per_day: dict[date, int]) -> pd.DataFrame:
@@ -27,10 +28,14 @@ def test_the_as_of_day_and_a_half_loaded_yesterday_are_left_out() -> None:
     assert final_days(full, as_of) == (date(2026, 4, 20), [as_of])
     half = rows_frame({**days, as_of - timedelta(days=1): 30})
     assert final_days(half, as_of) == (date(2026, 4, 19), [date(2026, 4, 20), as_of])
-    # Data that stopped earlier: the days after it are not billed yet, not zero.
+    # Yesterday with no rows at all: the usual billing lag, still "not final".
+    lag = rows_frame(days)
+    assert final_days(lag, as_of) == (date(2026, 4, 19), [date(2026, 4, 20), as_of])
+    assert data_gap(date(2026, 4, 19), as_of) == []
+    # Data that stopped earlier: a gap ("no data since"), only the as-of day is not final.
     old = rows_frame({d - timedelta(days=5): n for d, n in days.items()})
-    last, left_out = final_days(old, as_of)
-    assert last == date(2026, 4, 14) and left_out[0] == date(2026, 4, 15) and left_out[-1] == as_of
+    assert final_days(old, as_of) == (date(2026, 4, 14), [as_of])
+    assert data_gap(date(2026, 4, 14), as_of) == [date(2026, 4, 15) + timedelta(days=i) for i in range(6)]
 
 
 def test_forecast_by_team_with_month_end(backend, synthetic_rows_list) -> None:  # type: ignore[no-untyped-def]
@@ -107,3 +112,22 @@ def test_bad_input(backend) -> None:  # type: ignore[no-untyped-def]
         forecast_spend(backend, date(2026, 4, 15), ["colour"])
     with pytest.raises(DataError, match="team=nobody"):
         forecast_spend(backend, date(2026, 4, 15), [], {"team": ["nobody"]})
+
+
+def test_stale_data_says_no_data_since_and_starts_at_the_as_of_day(backend) -> None:  # type: ignore[no-untyped-def]
+    """Data ends 2026-04-30; as of 2026-06-10 the gap is named, not called "not final"."""
+    as_of = date(2026, 6, 10)
+    report = forecast_spend(backend, as_of, horizon=5)
+    assert report.last_final_day == date(2026, 4, 30) and report.left_out == [as_of]
+    assert report.no_data_since == date(2026, 5, 1) and report.forecast_start == as_of
+    assert report.notes[0].startswith("no data since 2026-05-01 (40 days without cost rows up to 2026-06-09")
+    assert report.notes[1] == "left out 2026-06-10: not final yet"
+    total = report.forecasts[0]
+    assert [p.date for p in total.points] == [as_of + timedelta(days=i) for i in range(5)]
+    month = total.month_end
+    assert month is not None and month.actual_through is None and month.actual_to_date == 0
+    assert month.note == "no data since 2026-05-01: no actual data in this period, all of it is forecast"
+    assert month.projected > 0
+    # Inside the month where data stops, actual_to_date is what there is, and it says so.
+    may = forecast_spend(backend, date(2026, 5, 20), horizon=3).forecasts[0].month_end
+    assert may is not None and may.note is not None and "no data since 2026-05-01" in may.note

@@ -60,6 +60,9 @@ class Detection(BaseModel):
     series: int
     points_scored: int
     note: str | None = None
+    unchecked: tuple[int, int] | None = Field(
+        None, description="first and last index of the checked window left unscored: too little history"
+    )
 
 
 def _runs_for(
@@ -135,4 +138,5 @@ def detect(values: np.ndarray, season: int, settings: DetectorSettings, evaluate
     return Detection(
         season=season, status=Status.ok, anomalies=anomalies, series=n_series,
         points_scored=n_series * (n_time - first_scored),
+        unchecked=(evaluate_from, first_scored - 1) if first_scored > evaluate_from else None,
     )  # fmt: skip

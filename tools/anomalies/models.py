@@ -29,6 +29,24 @@ class Anomaly(BaseModel):
     root_causes: list[RootCause] = Field(default_factory=list)
 
 
+class BudgetBurn(BaseModel):
+    """A budget burning too fast (check 3 of DESIGN.md): projected overrun or ahead of pace."""
+
+    model_config = ConfigDict(frozen=True)
+
+    scope: str
+    period_kind: str
+    period_start: date
+    period_end: date
+    amount: Money
+    spent: Money
+    projected: Money | None
+    pct_used: float = Field(description="spent / amount × 100")
+    pct_elapsed: float = Field(description="share of the period's days before the as-of day × 100")
+    crossed_on: date | None = Field(description="day the amount is (or is forecast to be) reached")
+    reasons: list[str] = Field(description="projected overrun and/or ahead of pace, in words")
+
+
 class AnomalyReport(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -37,6 +55,9 @@ class AnomalyReport(BaseModel):
     season: int = Field(description="points per season used for the same-position median")
     series_checked: int
     notes: list[str] = Field(default_factory=list)
+    budget_burn: list[BudgetBurn] = Field(
+        default_factory=list, description="stored budgets projected to overrun or ahead of pace"
+    )
     currency: str | None = None
     settings: DetectorSettings
     provenance: Provenance

@@ -166,6 +166,12 @@ def find_anomalies(
         )
     anomalies.sort(key=lambda x: (-abs(x.impact), x.start))
     notes = [detection.note] if detection.note else []
+    if detection.unchecked:
+        first, last = detection.unchecked
+        notes.append(
+            f"days {days[first]}..{days[last]} not checked: not enough history "
+            f"(needs {settings.min_seasons} weeks before a day)"
+        )
     return AnomalyReport(
         anomalies=anomalies,
         status=detection.status,

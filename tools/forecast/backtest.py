@@ -19,6 +19,9 @@ class BacktestResult(BaseModel):
     horizon: int
     mase: float = Field(description="mean absolute scaled error; scale = in-sample seasonal naive MAE")
     mase_seasonal_naive: float = Field(description="the same score for seasonal naive forecasts")
+    relative_mae: float = Field(
+        description="MAE of the model / MAE of seasonal naive(m), both over the same scored points"
+    )
     coverage80: float = Field(description="share of actuals inside the 80% interval")
     coverage95: float
     points: int
@@ -77,6 +80,7 @@ def backtest(
     return BacktestResult(
         engine=engine, series=y.shape[0], origins=origins, horizon=horizon,
         mase=float(scaled[usable].mean()), mase_seasonal_naive=float(nscaled[usable].mean()),
+        relative_mae=float(err[usable].mean() / nerr[usable].mean()) if nerr[usable].any() else float("nan"),
         coverage80=float(np.stack(inside80)[usable].mean()), coverage95=float(np.stack(inside95)[usable].mean()),
         points=int(usable.sum()),
     )  # fmt: skip

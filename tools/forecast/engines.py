@@ -110,7 +110,7 @@ def _arrays(mean: np.ndarray, c: np.ndarray, sigma2: np.ndarray, model: str, y: 
 
 
 def ets_engine(y: np.ndarray, horizon: int, m: int) -> ForecastArrays:
-    params = fit_ets(clean_spikes(y, m), m)
+    params = fit_ets(clean_spikes(y, m), m, raw=y)
     mean, c = ets_forecast(params, horizon)
     return _arrays(mean, c, params.sigma2, MODEL_ETS, y)
 

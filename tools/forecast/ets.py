@@ -160,7 +160,7 @@ def optimal_start(y: np.ndarray, params: np.ndarray, m: int) -> tuple[np.ndarray
     return x0[:, 0], x0[:, 1], x0[:, 2:]
 
 
-def _fit_block(y: np.ndarray, m: int) -> EtsParams:
+def _fit_block(y: np.ndarray, m: int, raw: np.ndarray | None = None) -> EtsParams:
     l0, b0, s0 = initial_states(y, m)
     grid = _grid()[:, None, :]  # (G, 1, 4) shared by every series
     best = np.empty((y.shape[0], 4))
@@ -172,6 +172,10 @@ def _fit_block(y: np.ndarray, m: int) -> EtsParams:
         best, _ = _pattern_search(y, best, sse.min(axis=0), l0, b0, s0, np.array([0.5, 0.5, 0.5, 0.03]))
         l0, b0, s0 = optimal_start(y, best, m)
     sse, lev, tr, seas = run_filter(y, best[:, 0], best[:, 1], best[:, 2], best[:, 3], l0, b0, s0)
+    if raw is not None:
+        # σ² from the one-step errors on the uncleaned series (spikes included, and the level
+        # they drag along): the states stay those of the cleaned fit, the spread is honest.
+        sse, *_ = run_filter(raw, best[:, 0], best[:, 1], best[:, 2], best[:, 3], l0, b0, s0)
     return EtsParams(
         alpha=best[:, 0], beta=best[:, 1], gamma=best[:, 2], phi=best[:, 3],
         sigma2=sse / y.shape[1], level=lev, trend=tr, seasonal=seas, n_obs=y.shape[1],
@@ -212,10 +216,18 @@ def _pattern_search(
     return best, best_sse
 
 
-def fit_ets(y: np.ndarray, m: int) -> EtsParams:
-    """Fit ETS(A,Ad,A) with season ``m`` to every row of ``y`` (series, time ≥ 2m)."""
+def fit_ets(y: np.ndarray, m: int, raw: np.ndarray | None = None) -> EtsParams:
+    """Fit ETS(A,Ad,A) with season ``m`` to every row of ``y`` (series, time ≥ 2m).
+
+    ``raw`` (same shape): the series before spike cleaning; when given, σ² is the mean squared
+    one-step error of the fitted model run over ``raw`` instead of over ``y``.
+    """
     y = np.asarray(y, dtype=float)
-    blocks = [_fit_block(y[lo : lo + SERIES_PER_BLOCK], m) for lo in range(0, y.shape[0], SERIES_PER_BLOCK)]
+    raw = None if raw is None else np.asarray(raw, dtype=float)
+    blocks = [
+        _fit_block(y[lo : lo + SERIES_PER_BLOCK], m, None if raw is None else raw[lo : lo + SERIES_PER_BLOCK])
+        for lo in range(0, y.shape[0], SERIES_PER_BLOCK)
+    ]
     if len(blocks) == 1:
         return blocks[0]
     fields = ("alpha", "beta", "gamma", "phi", "sigma2", "level", "trend", "seasonal")

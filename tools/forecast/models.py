@@ -36,6 +36,7 @@ class Projection(BaseModel):
     lo80: Money
     hi80: Money
     budget: Money | None = Field(None, description="the amount checked for crossing (forecast --budget)")
+    note: str | None = Field(None, description="e.g. no data since a day inside the period")
     budget_crossed_on: date | None = Field(None, description="first day cumulative spend reaches budget")
     # Per-day path (actual, then forecast mean) for budget crossing dates; not part of the JSON.
     path: tuple[tuple[date, Decimal], ...] = Field(default=(), exclude=True)
@@ -67,8 +68,12 @@ class ForecastReport(BaseModel):
 
     forecasts: list[SeriesForecast]
     as_of: date
-    last_final_day: date = Field(description="forecasts start the day after")
-    left_out: list[date] = Field(description="days not yet final, replaced by forecasts")
+    last_final_day: date = Field(description="the model is fitted through this day")
+    left_out: list[date] = Field(
+        description="days not yet final (as-of day, half-loaded eve), forecast instead"
+    )
+    no_data_since: date | None = Field(None, description="first day of a gap without any cost rows")
+    forecast_start: date | None = Field(None, description="date of the first daily point")
     horizon: int
     currency: str | None
     notes: list[str] = Field(default_factory=list)

@@ -2,8 +2,13 @@
 
 Which days are final: the as-of day is in progress and never used. The day before counts as
 final unless it looks incomplete — fewer than half the fact rows of the median of the seven
-days before it (bills land late; a half-loaded day would drag every forecast down). Days after
-the last day holding data are simply not billed yet. Left-out days are forecast instead.
+days before it (bills land late; a half-loaded day would drag every forecast down). Left-out
+days are forecast instead.
+
+Stale data: when even the day before the as-of day holds no rows, the days from the last data
+day to the as-of day are "no data since X" (an ingestion gap, not spend of zero and not "not
+final yet"). The model is fitted up to the last data day and forecasts across the gap; the
+daily points start at the as-of day, and the period projection says how much of it is actual.
 """
 
 from __future__ import annotations
@@ -38,10 +43,29 @@ def month_of(day: date) -> Period:
     return Period(start=start, end=nxt - timedelta(days=1))
 
 
+MAX_BILLING_LAG = 1  # days without rows before the as-of day still read as "not final yet"
+
+
+def data_gap(last_data_day: date, as_of: date) -> list[date]:
+    """Days without any rows between the last data day and the as-of day, when that is more
+    than the usual billing lag: an ingestion gap ("no data since X"), not days "not final yet".
+    """
+    missing = (as_of - last_data_day).days - 1
+    if missing <= MAX_BILLING_LAG:
+        return []
+    return [last_data_day + timedelta(days=i) for i in range(1, missing + 1)]
+
+
 def final_days(frame: pd.DataFrame, as_of: date) -> tuple[date, list[date]]:
-    """(last final day, days left out) for daily_costs rows ending before ``as_of``."""
+    """(last final day, days not final yet) for daily_costs rows ending before ``as_of``.
+
+    Not final: the as-of day, and the day before when it is missing or half loaded. The days
+    of a longer gap (``data_gap``) are not listed here.
+    """
     rows_per_day = frame.groupby("day")["rows"].sum()
     last = max(rows_per_day.index)
+    if data_gap(last, as_of):
+        return last, [as_of]
     left_out = [last + timedelta(days=i) for i in range(1, (as_of - last).days + 1)]
     before = rows_per_day[(rows_per_day.index < last) & (rows_per_day.index >= last - timedelta(days=7))]
     incomplete = len(before) >= 3 and rows_per_day[last] < INCOMPLETE_ROW_SHARE * float(
@@ -103,6 +127,23 @@ def project(
     )  # fmt: skip
 
 
+def gap_message(gap: list[date]) -> str:
+    return f"no data since {gap[0]} ({len(gap)} days without cost rows up to {gap[-1]}; check ingestion)"
+
+
+def _gap_note(projection: Projection | None, gap: list[date]) -> Projection | None:
+    """Say plainly that the actual part of a period stops where the data stops."""
+    if projection is None or not gap or gap[0] > projection.end:
+        return projection
+    through = projection.actual_through
+    actual = (
+        f"actual_to_date counts data through {through} only, the rest of the period is forecast"
+        if through
+        else "no actual data in this period, all of it is forecast"
+    )
+    return projection.model_copy(update={"note": f"no data since {gap[0]}: {actual}"})
+
+
 def _with_budget(projection: Projection | None, budget: Decimal | None) -> Projection | None:
     if projection is None or budget is None:
         return projection
@@ -111,17 +152,20 @@ def _with_budget(projection: Projection | None, budget: Decimal | None) -> Proje
     )
 
 
-def _points(arrays: ForecastArrays, row: int, last_final: date, horizon: int) -> list[ForecastPoint]:
+def _points(
+    arrays: ForecastArrays, row: int, last_final: date, horizon: int, skip: int = 0
+) -> list[ForecastPoint]:
+    """``horizon`` daily points after the first ``skip`` forecast steps (a data gap)."""
     if arrays.model[row] == MODEL_NONE:
         return []
-    var = arrays.variance(slice(row, row + 1))[:, :horizon]
-    mean = arrays.mean[row : row + 1, :horizon]
+    var = arrays.variance(slice(row, row + 1))[:, skip : skip + horizon]
+    mean = arrays.mean[row : row + 1, skip : skip + horizon]
     nonneg = arrays.nonnegative[row : row + 1]
     lo80, hi80, mid = interval(mean, var, 0.80, nonneg)
     lo95, hi95, _ = interval(mean, var, 0.95, nonneg)
     return [
         ForecastPoint(
-            date=last_final + timedelta(days=h + 1),
+            date=last_final + timedelta(days=skip + h + 1),
             mean=_money(mid[0, h]),
             lo80=_money(lo80[0, h]),
             hi80=_money(hi80[0, h]),
@@ -162,12 +206,15 @@ def forecast_spend(
             f"no cost rows in {window.label()}{scope} to forecast from; ingest data or check --filter"
         )
     last_final, left_out = final_days(frame, as_of)
+    gap = data_gap(max(frame["day"]), as_of)
+    # Points start the day after the last final day; across a data gap, at the as-of day.
+    skip = len(gap) if gap else 0
     frame = frame[frame["day"] <= last_final]
     start = min(frame["day"])
     days = [start + timedelta(days=i) for i in range((last_final - start).days + 1)]
     keys, matrix = pivot_daily(frame, by, days)
     period = projection or month_of(as_of)
-    steps_needed = max(horizon, (period.end - last_final).days)
+    steps_needed = max(skip + horizon, (period.end - last_final).days)
     arrays = forecast_arrays(matrix, steps_needed, SEASON, engine)
     exact = frame.groupby([*by, "day"])["cost"].sum() if by else frame.groupby("day")["cost"].sum()
     forecasts = []
@@ -182,14 +229,21 @@ def forecast_spend(
                 status=Status.insufficient_data if model == MODEL_NONE else Status.ok,
                 note=_note(model, int(arrays.history[row])),
                 history_days=int(arrays.history[row]),
-                points=_points(arrays, row, last_final, horizon),
-                month_end=_with_budget(project(arrays, row, last_final, period, actual_by_day), budget),
+                points=_points(arrays, row, last_final, horizon, skip),
+                month_end=_with_budget(
+                    _gap_note(project(arrays, row, last_final, period, actual_by_day), gap), budget
+                ),
             )  # fmt: skip
         )
     forecasts.sort(key=lambda f: -(f.month_end.projected if f.month_end else Decimal(0)))
     notes = [f"left out {', '.join(d.isoformat() for d in left_out)}: not final yet"] if left_out else []
+    if gap:
+        notes.insert(
+            0, gap_message(gap) + f"; forecasts start at the as-of day {as_of}, extrapolated across the gap"
+        )
     return ForecastReport(
         forecasts=forecasts, as_of=as_of, last_final_day=last_final, left_out=left_out, horizon=horizon,
+        no_data_since=gap[0] if gap else None, forecast_start=last_final + timedelta(days=skip + 1),
         currency=frame.attrs.get("currency"), notes=notes,
         provenance=Provenance(
             tool="forecast", engine=str(frame.attrs.get("engine", backend.name)),
