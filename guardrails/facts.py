@@ -177,16 +177,17 @@ def _classify(
         container = next((t.name for t in tokens if isinstance(t, Named)), None) or _finding_container(
             change, owner
         )
+        kind_list = _container_list(tokens)
         finding = _finding_for(change, owner.key, container)
         block = get_value(after, tokens[:-2])
-        effective = _effective_resources(owner, container, block)
+        effective = _effective_resources(owner, container, block, kind_list)
         facts.resources.append(
             ResourceChange(
                 owner.key,
                 container or "?",
                 group,
                 resource,
-                _quantity(_current(owner, before, tokens, container, f"{group}.{resource}")),
+                _quantity(_current(owner, before, tokens, container, f"{group}.{resource}", kind_list)),
                 _quantity(get_value(after, tokens)),
                 effective,
                 finding,
@@ -330,8 +331,26 @@ def _helm_autoscaling(ctx: ValidationContext, folder: str, namespace: str | None
     return [HelmAutoscaling(f"{folder} autoscaling")] if enabled else []
 
 
+_CONTAINER_LISTS = ("containers", "initContainers")
+
+
+def _container_list(tokens: tuple[Any, ...]) -> str:
+    """The pod-spec list the changed path names (``initContainers`` for a native sidecar), so the
+    base value and limits are read from the same list the patch edits; ``containers`` when the
+    path names neither (e.g. a Helm values path)."""
+    for token, nxt in zip(tokens, tokens[1:], strict=False):
+        if isinstance(token, Key) and token.name in _CONTAINER_LISTS and isinstance(nxt, Named):
+            return token.name
+    return "containers"
+
+
 def _current(
-    owner: WorkloadFacts, before: Any, tokens: tuple[Any, ...], container: str | None, field: str
+    owner: WorkloadFacts,
+    before: Any,
+    tokens: tuple[Any, ...],
+    container: str | None,
+    field: str,
+    kind_list: str = "containers",
 ) -> Any:
     """The value before the change: in the patched document, else (a field new to this file, e.g.
     a new overlay patch) the workload's effective value from the repository."""
@@ -339,20 +358,20 @@ def _current(
     if value is MISSING and owner.site is not None and container:
         value = get_value(
             owner.site.effective(),
-            parse_path(f"spec.template.spec.containers[{container}].resources.{field}"),
+            parse_path(f"spec.template.spec.{kind_list}[{container}].resources.{field}"),
         )
     return value
 
 
 def _effective_resources(
-    owner: WorkloadFacts, container: str | None, block: Any
+    owner: WorkloadFacts, container: str | None, block: Any, kind_list: str = "containers"
 ) -> dict[str, dict[str, Decimal]]:
     """Requests/limits after the change: the repo's effective container resources, overlaid by
     the patched resources block."""
     merged: dict[str, dict[str, Any]] = {"requests": {}, "limits": {}}
     if owner.site is not None and container:
         current = get_value(
-            owner.site.effective(), parse_path(f"spec.template.spec.containers[{container}].resources")
+            owner.site.effective(), parse_path(f"spec.template.spec.{kind_list}[{container}].resources")
         )
         for src in (current, block):
             if isinstance(src, dict):

@@ -110,9 +110,6 @@ def _quantity(finding: Finding, key: str, value: Any) -> Any:
     return parsed
 
 
-_PATCH_SOURCES = ("kustomize-patch", "kustomize-new-patch")
-
-
 def _named(items: Any, name: str) -> dict[str, Any] | None:
     if not isinstance(items, list):
         return None
@@ -160,15 +157,6 @@ def plan_resources(
         for key, value in wanted:
             suffix, unit = _RESOURCE_PATHS[key]
             loc = locate_field(site, f"{pod}.resources.{suffix}", protect)
-            if kind == "initContainers" and not loc.defined and loc.source in _PATCH_SOURCES:
-                # The resource guardrails look up a value a patch does not set among
-                # ``containers`` only: for a sidecar they would miss the current value and limits
-                # (no step or ratio check). Skip rather than propose an unchecked change.
-                raise PlanSkip(
-                    f"{site.obj.path}: sidecar {container!r} of {site.obj.kind}/{site.obj.name} would "
-                    f"get a new {suffix} in overlay patch {loc.path}; the guardrails cannot yet check "
-                    "it against the base value"
-                )
             edits.append(PlannedEdit(loc, value, unit, finding))
         return edits
     if "helm" in playbook.targets.sources:

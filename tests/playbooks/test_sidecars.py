@@ -146,18 +146,72 @@ def test_run_to_completion_init_container_is_skipped_with_the_reason(plain: Path
     assert reasons[findings[1].id] == "apps/search-api.yaml: Deployment/search-api has no container 'ghost'"
 
 
-def test_shared_base_sidecar_prod_edits_the_base_and_dev_is_skipped_not_unchecked(shared: Path) -> None:
+def test_shared_base_sidecar_prod_edits_the_base_and_dev_gets_an_overlay_patch(shared: Path) -> None:
     prod = sidecar_finding("search-prod", "otel-collector", {"cpu_request": "0.04"})
-    dev = sidecar_finding("search-dev", "otel-collector", {"cpu_request": "0.04"})
+    dev = sidecar_finding("search-dev", "otel-collector", {"cpu_request": "0.04", "memory_request": 100 * MI})
     result = plan([prod, dev], shared, load_playbooks(), load_policy(shared))
+    assert result.skipped == []
+    by_finding = {c.findings[0].id: c for c in result.changes}
+    assert [f.path for f in by_finding[prod.id].files] == ["base/search-api.yaml"]
+    change = by_finding[dev.id]
+    paths = [f.path for f in change.files]
+    assert "overlays/dev/patches/costpilot-deployment-search-api.yaml" in paths
+    assert "base/search-api.yaml" not in paths  # prod's base stays untouched by the dev change
+    [patch] = [f for f in change.files if f.path.endswith("costpilot-deployment-search-api.yaml")]
+    assert "initContainers:" in patch.after and "otel-collector" in patch.after
+    report = validate(change, context(shared))
+    assert report.passed, [r.message for r in report.failures]
+    messages = [(r.rule_id, r.message) for r in report.results]
+    # the step is measured against the base's sidecar value (50m), not a missing one
+    assert (
+        "max-change-per-step",
+        "search-dev/Deployment/search-api container otel-collector cpu request 50m → 40m (-20.0%) within ±50%",
+    ) in messages
+
+
+@pytest.mark.parametrize(
+    ("proposed", "rule"),
+    [
+        ({"cpu_request": "0.01"}, "max-change-per-step"),  # 50m → 10m in the base: -80%
+        ({"memory_request": 180 * MI, "cpu_request": "0.05"}, None),  # control: safe, under the 192Mi limit
+        ({"memory_request": 140 * MI}, None),
+        ({"memory_request": 250 * MI}, "requests-within-limits"),  # base limit 192Mi
+        ({"memory_request": 50 * MI}, "above-observed-peak"),  # observed peak 60Mi
+    ],
+)
+def test_dev_sidecar_overlay_change_is_checked_against_the_base(
+    shared: Path, proposed: dict[str, object], rule: str | None
+) -> None:
+    dev = sidecar_finding("search-dev", "otel-collector", proposed)
+    result = plan([dev], shared, load_playbooks(), load_policy(shared))
+    assert result.skipped == []
     [change] = result.changes
-    assert [f.path for f in change.files] == ["base/search-api.yaml"]
-    assert change.findings == [prod]
-    # dev would need a new overlay patch, whose current value the guardrails cannot see yet
-    [(skipped_id, reason)] = result.skipped
-    assert skipped_id == dev.id
-    assert "sidecar 'otel-collector' of Deployment/search-api would get a new requests.cpu" in reason
-    assert "overlays/dev/patches/costpilot-deployment-search-api.yaml" in reason
+    assert all(f.path.startswith("overlays/dev/") for f in change.files)
+    report = validate(change, context(shared))
+    if rule is None:
+        assert report.passed, [r.message for r in report.failures]
+    else:
+        assert rule in failed_rules(report), [r.message for r in report.results]
+        [msg] = [r.message for r in report.failures if r.rule_id == rule]
+        assert "otel-collector" in msg
+
+
+def test_dev_sidecar_image_change_in_an_overlay_patch_is_not_declared(shared: Path) -> None:
+    dev = sidecar_finding("search-dev", "otel-collector", {"cpu_request": "0.04"})
+    [change] = plan([dev], shared, load_playbooks(), load_policy(shared)).changes
+    [patch] = [f for f in change.files if f.path.endswith("costpilot-deployment-search-api.yaml")]
+    after = patch.after.replace(
+        "- name: otel-collector\n",
+        "- name: otel-collector\n          image: otel/opentelemetry-collector:0.112.0\n",
+        1,
+    )
+    assert after != patch.after, patch.after
+    files = [f.model_copy(update={"after": after}) if f is patch else f for f in change.files]
+    tampered = change.model_copy(update={"files": files, "diff": unified_diff(files)})
+    report = validate(tampered, context(shared))
+    assert "declared-fields-only" in failed_rules(report)
+    [msg] = [r.message for r in report.failures if r.rule_id == "declared-fields-only"]
+    assert "initContainers[otel-collector].image" in msg
 
 
 def test_declared_fields_stay_honest_for_init_containers(plain: Path) -> None:
