@@ -12,7 +12,7 @@ from decimal import Decimal
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import UniqueConstraint
 from sqlalchemy.engine import Engine
-from sqlmodel import Field, SQLModel, select
+from sqlmodel import Field, Session, SQLModel, select
 
 from domain.money import Money, decimal_str
 from store.db import session_scope
@@ -62,6 +62,17 @@ def _record(row: BudgetRow) -> BudgetRecord:
     )
 
 
+def _find(session: Session, scope_kind: str, scope_value: str, period: str) -> BudgetRow | None:
+    """The row of (scope, period), if any."""
+    return session.exec(
+        select(BudgetRow).where(
+            BudgetRow.scope_kind == scope_kind,
+            BudgetRow.scope_value == scope_value,
+            BudgetRow.period == period,
+        )
+    ).first()
+
+
 def upsert_budget(
     engine: Engine,
     scope_kind: str,
@@ -72,13 +83,7 @@ def upsert_budget(
 ) -> tuple[BudgetRecord, bool]:
     """Create or replace the budget of (scope, period); returns (record, created)."""
     with session_scope(engine) as session:
-        row = session.exec(
-            select(BudgetRow).where(
-                BudgetRow.scope_kind == scope_kind,
-                BudgetRow.scope_value == scope_value,
-                BudgetRow.period == period,
-            )
-        ).first()
+        row = _find(session, scope_kind, scope_value, period)
         created = row is None
         if row is None:
             row = BudgetRow(scope_kind=scope_kind, scope_value=scope_value, period=period, amount="0")
@@ -94,13 +99,7 @@ def upsert_budget(
 def get_budget(engine: Engine, scope_kind: str, scope_value: str, period: str) -> BudgetRecord | None:
     """The stored budget of (scope, period), if any."""
     with session_scope(engine) as session:
-        row = session.exec(
-            select(BudgetRow).where(
-                BudgetRow.scope_kind == scope_kind,
-                BudgetRow.scope_value == scope_value,
-                BudgetRow.period == period,
-            )
-        ).first()
+        row = _find(session, scope_kind, scope_value, period)
         return None if row is None else _record(row)
 
 
@@ -115,13 +114,7 @@ def list_budgets(engine: Engine) -> list[BudgetRecord]:
 
 def delete_budget(engine: Engine, scope_kind: str, scope_value: str, period: str) -> bool:
     with session_scope(engine) as session:
-        row = session.exec(
-            select(BudgetRow).where(
-                BudgetRow.scope_kind == scope_kind,
-                BudgetRow.scope_value == scope_value,
-                BudgetRow.period == period,
-            )
-        ).first()
+        row = _find(session, scope_kind, scope_value, period)
         if row is None:
             return False
         session.delete(row)
