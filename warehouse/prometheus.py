@@ -25,14 +25,15 @@ from collections import defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from domain.errors import ExternalError
+from domain.errors import ExternalError, InputError
 from warehouse.ingest_models import IngestResult
 from warehouse.utilization import ingest_utilization_file, open_samples
 
@@ -55,6 +56,15 @@ class PrometheusSettings(BaseModel):
     backoff_seconds: float = Field(0.5, ge=0, le=60, description="first retry delay, doubled each time")
     timeout_seconds: float = Field(60, gt=0, le=600, description="HTTP timeout of one query")
     cluster: str = Field("default", description="cluster name when series carry no `cluster` label")
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, url: str) -> str:
+        # A malformed URL is bad input (exit 2 at once), not a server to retry.
+        parts = urlsplit(url.strip())
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise InputError(f"--url {url!r}: not an http(s) URL with a host, e.g. http://prometheus:9090")
+        return url.strip()
 
 
 class PrometheusIngestResult(BaseModel):

@@ -259,3 +259,13 @@ def test_result_json_round_trip(tmp_path: Path) -> None:
     with pytest.raises(ExternalError, match="has no container_memory_working_set_bytes"):
         ingest_prometheus(tmp_path / "w.duckdb", settings, *_window(), transport=httpx.MockTransport(handler))
     assert json.loads(settings.model_dump_json())["pod_batch"] == 50
+
+
+@pytest.mark.parametrize("url", ["notaurl", "ftp://prometheus:9090", "http://"])
+def test_a_malformed_url_is_bad_input_not_a_server_to_retry(run_cli, workspace, url: str) -> None:  # type: ignore[no-untyped-def]
+    result = run_cli("ingest", "prometheus", "--url", url)
+    assert result.code == 2
+    assert (
+        result.err
+        == f"costpilot: error: --url {url!r}: not an http(s) URL with a host, e.g. http://prometheus:9090\n"
+    )
