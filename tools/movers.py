@@ -66,6 +66,7 @@ class MoversResult(BaseModel):
         default_factory=dict,
         description="per allocation dimension in --by: untagged cost / total (current period)",
     )
+    notes: list[str] = Field(default_factory=list, description="why the comparison may mislead")
     provenance: Provenance
 
 
@@ -107,6 +108,18 @@ def compute_movers(
     return movers[:top], total_now, total_before, untagged
 
 
+def comparison_notes(period: Period, compare: Period, rows_now: int, rows_before: int) -> list[str]:
+    """Pure: warnings a reader of a period-over-period change needs."""
+    notes = []
+    if period.days != compare.days:
+        notes.append(f"the periods differ in length ({period.days} vs {compare.days} days)")
+    if rows_before == 0:
+        notes.append(f"no cost rows in {compare.label()}: every cost counts as new")
+    if rows_now == 0:
+        notes.append(f"no cost rows in {period.label()}: every cost counts as gone")
+    return notes
+
+
 def movers(
     backend: ibis.BaseBackend,
     period: Period,
@@ -129,10 +142,11 @@ def movers(
         raise DataError(f"the periods are billed in different currencies ({now.currency}, {before.currency})")
     rows, total_now, total_before, untagged = compute_movers(now.rows, before.rows, by, top)
     delta = total_now - total_before
+    notes = comparison_notes(period, compare, now.rows_scanned, before.rows_scanned)
     return MoversResult(
         period=period, compare=compare, by=by, currency=now.currency or before.currency,
         current_total=total_now, previous_total=total_before, delta=delta,
-        delta_pct=_ratio(delta, total_before), movers=rows, untagged_share=untagged,
+        delta_pct=_ratio(delta, total_before), movers=rows, untagged_share=untagged, notes=notes,
         provenance=Provenance(
             tool="movers", engine=now.engine, query=now.sql, period=period,
             filters={k: ",".join(v) for k, v in (filters or {}).items()},

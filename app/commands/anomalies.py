@@ -151,6 +151,8 @@ def render_movers(result: MoversResult) -> None:
     for name, share in result.untagged_share.items():
         if share is not None:
             console.print(f"untagged {name}: {share * 100:.1f}% of spend")
+    for note in result.notes:
+        console.print(f"note: {note}")
 
 
 def movers_command(

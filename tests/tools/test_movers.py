@@ -99,3 +99,18 @@ def test_unit_costs_over_the_warehouse(backend) -> None:  # type: ignore[no-unty
     assert result.other_ai_cost == 0
     with pytest.raises(DataError, match="no LLM usage rows in 2026-01-01..2026-01-31"):
         unit_costs(backend, Period(start=date(2026, 1, 1), end=date(2026, 1, 31)))
+
+
+def test_comparison_notes_warn_about_unlike_or_empty_periods() -> None:
+    from datetime import date
+
+    from domain.period import Period
+    from tools.movers import comparison_notes
+
+    week = Period(start=date(2026, 11, 16), end=date(2026, 11, 22))
+    month = Period(start=date(2026, 10, 1), end=date(2026, 10, 31))
+    assert comparison_notes(week, week.previous(), 10, 12) == []
+    assert comparison_notes(week, month, 10, 0) == [
+        "the periods differ in length (7 vs 31 days)",
+        "no cost rows in 2026-10-01..2026-10-31: every cost counts as new",
+    ]
