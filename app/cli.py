@@ -10,10 +10,7 @@ from types import ModuleType
 
 import typer
 
-from app.context import AppContext
 from app.logs import configure_logging, get_logger
-from app.settings import load_settings
-from app.workspace import Workspace
 from domain.errors import CostpilotError
 
 
@@ -33,8 +30,12 @@ def root(
             as_of_day = date.fromisoformat(as_of)
         except ValueError:
             raise CostpilotError(f"--as-of {as_of!r}: not a date (YYYY-MM-DD)") from None
+    from app.context import build_context
+    from services.settings import load_settings
+
     settings = load_settings(workspace, as_of=as_of_day)
-    ctx.obj = AppContext(settings=settings, workspace=Workspace(settings.home))
+    ctx.obj = build_context(settings)
+    ctx.call_on_close(ctx.obj.deps.close)
     configure_logging(ctx.obj.workspace).info("command: %s", ctx.invoked_subcommand)
 
 
@@ -60,6 +61,8 @@ def build_app() -> typer.Typer:
         no_args_is_help=True,
         add_completion=False,
         pretty_exceptions_enable=False,
+        # Plain click help: typer's rich help renderer alone costs ~0.1 s on every `--help`.
+        rich_markup_mode=None,
     )
     cli.callback()(root)
     for name in COMMAND_MODULES:
@@ -92,7 +95,10 @@ def main(argv: list[str] | None = None) -> int:
     except CostpilotError as exc:
         return _error_line(str(exc))
     except _ClickException as exc:
-        if type(exc).__name__ == "NoArgsIsHelpError":  # the help text is already printed
+        if type(exc).__name__ == "NoArgsIsHelpError":  # bare `costpilot` (or a group): its help
+            help_ctx = getattr(exc, "ctx", None)
+            if help_ctx is not None:
+                sys.stdout.write(help_ctx.get_help() + "\n")
             return 0
         command = getattr(getattr(exc, "ctx", None), "command_path", "costpilot")
         return _error_line(f"{exc.format_message()} (see `{command} --help`)")  # type: ignore[attr-defined]

@@ -1,29 +1,50 @@
-"""What every CLI command receives: settings, workspace and the day it runs as."""
+"""What every CLI command receives: settings and the ``Deps`` built from them once."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from app.settings import Settings
-from app.workspace import Workspace
-from domain.period import Period, parse_period, today_utc
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from domain.period import Period
+    from services.deps import Deps
+    from services.settings import Settings
+    from services.workspace import Workspace
 
 
-@dataclass(frozen=True)
+@dataclass
 class AppContext:
     settings: Settings
-    workspace: Workspace
+    deps: Deps = field(repr=False)
+
+    @property
+    def workspace(self) -> Workspace:
+        return self.deps.workspace
 
     @property
     def today(self) -> date:
         """``--as-of`` / ``COSTPILOT_AS_OF`` when given, else today's UTC date."""
-        return self.settings.as_of or today_utc()
+        return self.deps.today
 
     def period(self, text: str) -> Period:
-        return parse_period(text, self.today)
+        return self.deps.period(text)
+
+    def call(self, tool: str, args: dict[str, Any] | None = None, **kwargs: Any) -> BaseModel:
+        """Run one ``TOOLS`` entry: the request model validates ``args``, the handler computes."""
+        from services.registry import call_tool
+
+        return call_tool(tool, args or {}, self.deps, **kwargs)
+
+
+def build_context(settings: Settings) -> AppContext:
+    from services.deps import build_deps
+
+    return AppContext(settings=settings, deps=build_deps(settings))
 
 
 def get_context(ctx: typer.Context) -> AppContext:
@@ -33,3 +54,11 @@ def get_context(ctx: typer.Context) -> AppContext:
     if not isinstance(obj, AppContext):  # pragma: no cover - wiring error
         raise RuntimeError("costpilot CLI context missing")
     return obj
+
+
+def emit_tool_json(tool: str, result: Any) -> None:
+    """``--json``: the registry's JSON of a result (the same document MCP and the agent see)."""
+    from app.render import emit_json
+    from services.registry import get_tool
+
+    emit_json(get_tool(tool).json(result))

@@ -4,12 +4,15 @@ workspace log), then ``read N, loaded L, rejected R`` or one JSON document."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import typer
 
 from app.logs import get_logger
 from app.render import emit_json, err_console
-from warehouse.ingest_models import IngestReport, IngestResult
+
+if TYPE_CHECKING:
+    from warehouse.ingest_models import IngestReport, IngestResult
 
 log = get_logger("ingest")
 

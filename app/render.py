@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel
 from rich.console import Console
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 # Human output on stdout; progress and warnings on stderr so --json stdout stays one document.
 console = Console(highlight=False, soft_wrap=True)
@@ -16,7 +18,7 @@ err_console = Console(stderr=True, highlight=False)
 
 def emit_json(result: BaseModel | dict[str, Any] | list[Any]) -> None:
     """Print exactly one JSON document on stdout (Decimals as strings via the models)."""
-    if isinstance(result, BaseModel):
+    if hasattr(result, "model_dump_json"):
         text = result.model_dump_json(indent=2)
     else:
         text = json.dumps(result, indent=2, default=str)

@@ -2,7 +2,7 @@
 
     python benchmarks/anomaly_accuracy.py [--data DIR] [--statsmodels] [--json]
 
-Generates the sample data set (``app.sampledata.generate_sample``; or reuses ``--data DIR``
+Generates the sample data set (``evals.sampledata.generate_sample``; or reuses ``--data DIR``
 holding ``warehouse.duckdb`` + ``anomalies_truth.json``), ingests it, then:
   * runs ``costpilot anomalies --by team,service`` over the whole history with the default
     rule and scores it against ``anomalies_truth.json`` (a detection counts when it overlaps an
@@ -36,7 +36,7 @@ BY = ["team", "service"]
 
 
 def prepare(folder: Path) -> tuple[Path, Path]:
-    from app.sampledata.generate import generate_sample
+    from evals.sampledata.generate import generate_sample
     from warehouse.config import WarehouseConfig
     from warehouse.ingest_focus import ingest_focus_files
     from warehouse.ingest_llm import ingest_llm_files

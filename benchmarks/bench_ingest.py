@@ -94,7 +94,7 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, default=None, help="keep generated files here")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
-    from app.sampledata.focus_bulk import generate_focus_bulk
+    from evals.sampledata.focus_bulk import generate_focus_bulk
 
     work = args.keep or Path(tempfile.mkdtemp(prefix="costpilot-bench-"))
     work.mkdir(parents=True, exist_ok=True)

@@ -11,7 +11,7 @@ Each measurement runs in its own child process, so its peak RSS is its own (``wa
     pod, max over pods, max memory — checked to give identical KRR recommendations;
   * the compute floor: one ``np.partition`` pass over the same CPU samples held as a dense
     (containers × samples) float64 array.
-The data comes from ``app.sampledata.utilization_bulk.generate_utilization_bulk``.
+The data comes from ``evals.sampledata.utilization_bulk.generate_utilization_bulk``.
 """
 
 from __future__ import annotations
@@ -161,7 +161,7 @@ def main() -> None:
         sys.stdout.write(json.dumps(result))
         return
 
-    from app.sampledata.utilization_bulk import generate_utilization_bulk
+    from evals.sampledata.utilization_bulk import generate_utilization_bulk
 
     rows = args.containers * args.days * 288
     import pyarrow.parquet as pq
@@ -200,7 +200,7 @@ def main() -> None:
         f"`python benchmarks/bench_rightsizing.py` — {args.containers:,} containers × {args.days} days × "
         f"5-minute samples = {rows:,} samples per metric, one Parquet file "
         f"({args.data.stat().st_size / 1024**2:,.0f} MiB, zstd, from "
-        "`app.sampledata.utilization_bulk.generate_utilization_bulk`). "
+        "`evals.sampledata.utilization_bulk.generate_utilization_bulk`). "
         f"Machine: {os.cpu_count()} cores, Python {platform.python_version()}. Each row is its own process "
         "(peak RSS from `wait4`). 1-minute load average before each row and at the end (other work shares "
         f"the machine): {', '.join(f'{x:.1f}' for x in loads)}.",

@@ -8,11 +8,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from pydantic import BaseModel, ConfigDict, model_validator
 
 from domain.errors import InputError
+from domain.period_help import PERIOD_HELP
 
-PERIOD_HELP = (
-    "yesterday, today, last-7d, last-30d, last-Nd, last-week (ISO week), this-week, this-month, "
-    "last-month, YYYY-MM, YYYY-MM-DD, YYYY-MM-DD..YYYY-MM-DD (both days included)"
-)
+__all__ = ["PERIOD_HELP", "Period", "parse_period", "today_utc"]
 
 
 class Period(BaseModel):

@@ -9,7 +9,18 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 # Top to bottom; a package may import itself and anything after it.
-LAYERS = ["app", "agent", "playbooks", "guardrails", "gitops", "tools", "warehouse", "store", "domain"]
+LAYERS = [
+    "app",
+    "agent",
+    "services",
+    "playbooks",
+    "guardrails",
+    "gitops",
+    "tools",
+    "warehouse",
+    "store",
+    "domain",
+]
 STANDALONE = ["evals"]  # evals may import anything but app (it judges the product from outside)
 
 
@@ -31,6 +42,28 @@ def test_no_upward_imports(package: str) -> None:
         f"{path.relative_to(ROOT)} imports {sorted(_imports(path) & above)}"
         for path in sorted((ROOT / package).rglob("*.py"))
         if _imports(path) & above
+    ]
+    assert offenders == []
+
+
+@pytest.mark.parametrize("package", STANDALONE)
+def test_evals_never_import_app(package: str) -> None:
+    offenders = [
+        f"{path.relative_to(ROOT)} imports app"
+        for path in sorted((ROOT / package).rglob("*.py"))
+        if "app" in _imports(path)
+    ]
+    assert offenders == []
+
+
+def test_nothing_in_the_layers_imports_evals() -> None:
+    # evals judge the product from outside; the product never depends on them, except the
+    # surfaces (app/) that run the demo and `costpilot eval`.
+    offenders = [
+        f"{path.relative_to(ROOT)} imports evals"
+        for package in LAYERS[1:]
+        for path in sorted((ROOT / package).rglob("*.py"))
+        if "evals" in _imports(path)
     ]
     assert offenders == []
 

@@ -4,26 +4,19 @@ from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import ibis
 import typer
-from rich.table import Table
 
-from app.context import AppContext, get_context
-from app.render import console, emit_json, money
+from app.context import emit_tool_json, get_context
+from app.render import console, money
 from domain.errors import InputError
-from domain.period import PERIOD_HELP
-from tools.anomalies import (
-    AnomalyReport,
-    DetectorSettings,
-    ThresholdRule,
-    find_anomalies,
-    find_series_anomalies,
-)
-from tools.movers import MoversResult, movers
-from tools.unit_costs import UnitCostsResult, unit_costs
-from warehouse.dimensions import parse_dimensions, parse_filters
-from warehouse.query import open_backend
+from domain.period_help import PERIOD_HELP
+
+if TYPE_CHECKING:
+    from tools.anomalies import AnomalyReport
+    from tools.movers import MoversResult
+    from tools.unit_costs import UnitCostsResult
 
 DEFAULT_SERIES = "team,service"
 
@@ -47,6 +40,8 @@ def _render_burn(report: AnomalyReport) -> None:
 
 
 def render_anomalies(report: AnomalyReport) -> None:
+    from rich.table import Table
+
     currency = report.currency or ""
     if not report.anomalies:
         console.print(f"No anomalies ({report.series_checked} series checked). " + " ".join(report.notes))
@@ -70,18 +65,6 @@ def render_anomalies(report: AnomalyReport) -> None:
     _render_burn(report)
 
 
-def _with_budget_burn(report: AnomalyReport, app_ctx: AppContext, backend: ibis.BaseBackend) -> AnomalyReport:
-    """Check 3 (budget burn): stored budgets, as of today, projected to overrun or ahead of pace."""
-    from app.commands.budget import stored_budgets
-    from tools.budgets import budget_status, burn_findings
-
-    records = stored_budgets(app_ctx)
-    if not records:
-        return report
-    burn = burn_findings(budget_status(backend, records, app_ctx.today))
-    return report.model_copy(update={"budget_burn": burn})
-
-
 def anomalies_command(
     ctx: typer.Context,
     period: str = typer.Option("last-30d", "--period", "-p", help=f"window to check; {PERIOD_HELP}"),
@@ -101,40 +84,28 @@ def anomalies_command(
     json_output: bool = typer.Option(False, "--json", help="print one JSON document"),
 ) -> None:
     """Anomalous spend: same-weekday robust scores, AWS-style thresholds, root causes."""
-    if combine not in ("and", "or"):
-        raise InputError(f"--combine {combine!r}: use and | or")
-    if direction not in ("up", "both"):
-        raise InputError(f"--direction {direction!r}: use up | both")
-    pct = _decimal(threshold_pct, "--threshold-pct")
-    settings = DetectorSettings(
-        z_threshold=z,
-        direction=direction,  # type: ignore[arg-type]
-        rule=ThresholdRule(
-            absolute=_decimal(threshold_abs, "--threshold-abs"),
-            percent=None if pct is None else float(pct),
-            combine=combine,  # type: ignore[arg-type]
-            min_impact=_decimal(min_impact, "--min-impact") or Decimal(0),
-        ),
-    )
-    app_ctx = get_context(ctx)
-    if series is not None:
-        report = find_series_anomalies(series, settings)
-    else:
-        backend = open_backend(app_ctx.workspace.warehouse_path)
-        try:
-            report = find_anomalies(
-                backend, app_ctx.period(period), parse_dimensions(by), parse_filters(filters), settings
-            )
-            report = _with_budget_burn(report, app_ctx, backend)
-        finally:
-            backend.disconnect()
+    args = {
+        "period": period,
+        "by": by,
+        "filters": filters,
+        "series": str(series) if series is not None else None,
+        "z": z,
+        "min_impact": _decimal(min_impact, "--min-impact") or Decimal(0),
+        "threshold_abs": _decimal(threshold_abs, "--threshold-abs"),
+        "threshold_pct": _decimal(threshold_pct, "--threshold-pct"),
+        "combine": combine,
+        "direction": direction,
+    }
+    report = get_context(ctx).call("anomalies", args)
     if json_output:
-        emit_json(report)
+        emit_tool_json("anomalies", report)
     else:
-        render_anomalies(report)
+        render_anomalies(report)  # type: ignore[arg-type]
 
 
 def render_movers(result: MoversResult) -> None:
+    from rich.table import Table
+
     currency = result.currency or ""
     title = (
         f"{result.period.label()} vs {result.compare.label()}: {money(result.current_total, currency)} "
@@ -167,25 +138,17 @@ def movers_command(
     json_output: bool = typer.Option(False, "--json", help="print one JSON document"),
 ) -> None:
     """Spend change between two periods: top movers and their share of the delta."""
-    app_ctx = get_context(ctx)
-    dims = parse_dimensions(by)
-    if not dims:
-        raise InputError("--by: name at least one dimension, e.g. --by team")
-    backend = open_backend(app_ctx.workspace.warehouse_path)
-    try:
-        result = movers(
-            backend, app_ctx.period(period), dims, app_ctx.period(compare) if compare else None,
-            parse_filters(filters), top,
-        )  # fmt: skip
-    finally:
-        backend.disconnect()
+    args = {"period": period, "compare": compare, "by": by, "filters": filters, "top": top}
+    result = get_context(ctx).call("movers", args)
     if json_output:
-        emit_json(result)
+        emit_tool_json("movers", result)
     else:
-        render_movers(result)
+        render_movers(result)  # type: ignore[arg-type]
 
 
 def render_unit_costs(result: UnitCostsResult) -> None:
+    from rich.table import Table
+
     currency = result.currency or ""
     table = Table(
         title=f"AI unit costs {result.period.label()}: {money(result.total, currency)}", title_justify="left"
@@ -212,16 +175,11 @@ def unit_costs_command(
     json_output: bool = typer.Option(False, "--json", help="print one JSON document"),
 ) -> None:
     """AI unit economics: cost per 1k tokens and per request, by feature and model."""
-    app_ctx = get_context(ctx)
-    backend = open_backend(app_ctx.workspace.warehouse_path)
-    try:
-        result = unit_costs(backend, app_ctx.period(period), parse_filters(filters))
-    finally:
-        backend.disconnect()
+    result = get_context(ctx).call("unit_costs", {"period": period, "filters": filters})
     if json_output:
-        emit_json(result)
+        emit_tool_json("unit_costs", result)
     else:
-        render_unit_costs(result)
+        render_unit_costs(result)  # type: ignore[arg-type]
 
 
 def register(app: typer.Typer) -> None:

@@ -12,14 +12,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.rule import Rule
 
 from app.context import AppContext, get_context
 from app.render import console, err_console
-from app.sampledata.generate import SampleManifest, generate_sample
 from domain.errors import DataError, InputError
+
+if TYPE_CHECKING:
+    from evals.sampledata.generate import SampleManifest
 
 DEMO_APPROVER = "U_DEMO_LEAD"
 DEMO_BUDGET_USD = "700000"
@@ -72,16 +75,13 @@ def _waste(run: DemoRun) -> None:
 
 
 def _remediate(run: DemoRun) -> None:
-    from app.remediation import build_service
-    from store.proposals import ProposalState
-
     run.cli("scan")
-    awaiting = build_service(run.ctx).list_proposals([ProposalState.awaiting_approval])
+    awaiting = run.ctx.call("proposals_list", {"states": ["awaiting_approval"]}).proposals  # type: ignore[attr-defined]
     if not awaiting:
         console.print("nothing awaits approval (an earlier demo run approved it already)")
     else:
         # Approve the change with the largest saving: the PR branch is created in the sample repo.
-        best = max(awaiting, key=lambda p: p.change.monthly_cost_now - p.change.monthly_cost_after)
+        best = max(awaiting, key=lambda p: p.monthly_cost_now - p.monthly_cost_after)
         run.cli("proposals", "show", best.id)
         run.cli("approve", best.id, "--as", DEMO_APPROVER)
     run.cli("proposals", "list")
@@ -125,6 +125,8 @@ def demo_command(
     end: str = typer.Option("2026-11-22", help="last day of the sample data (YYYY-MM-DD)"),
 ) -> None:
     """Generate sample data into the workspace and run the whole loop on it, offline."""
+    from evals.sampledata.generate import generate_sample
+
     app_ctx = get_context(ctx)
     try:
         end_day = date.fromisoformat(end)

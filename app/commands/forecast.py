@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import typer
-from rich.table import Table
 
-from app.context import get_context
-from app.render import console, emit_json, money
+from app.context import emit_tool_json, get_context
+from app.render import console, money
 from domain.errors import InputError
-from tools.forecast import ENGINES, ForecastReport, forecast_spend
-from warehouse.dimensions import parse_dimensions, parse_filters
-from warehouse.query import open_backend
+
+if TYPE_CHECKING:
+    from tools.forecast import ForecastReport
+
+ENGINES = ("ets", "seasonal-naive", "statsmodels-ets")
 
 
 def _amount(text: str | None) -> Decimal | None:
@@ -28,6 +30,8 @@ def _amount(text: str | None) -> Decimal | None:
 
 
 def render_forecast(report: ForecastReport) -> None:
+    from rich.table import Table
+
     currency = report.currency or ""
     table = Table(
         title=f"Forecast from {report.forecast_start or report.last_final_day} (as of {report.as_of}, "
@@ -73,25 +77,19 @@ def forecast_command(
     """Forecast daily spend (ETS, 80/95% intervals) and project the month end."""
     if engine not in ENGINES:
         raise InputError(f"--engine {engine!r}: use one of: {', '.join(ENGINES)}")
-    app_ctx = get_context(ctx)
-    backend = open_backend(app_ctx.workspace.warehouse_path)
-    try:
-        report = forecast_spend(
-            backend,
-            app_ctx.today,
-            parse_dimensions(by),
-            parse_filters(filters),
-            horizon,
-            history,
-            engine,
-            budget=_amount(budget),
-        )
-    finally:
-        backend.disconnect()
+    args = {
+        "by": by,
+        "filters": filters,
+        "horizon": horizon,
+        "history_days": history,
+        "engine": engine,
+        "budget": _amount(budget),
+    }
+    report = get_context(ctx).call("forecast", args)
     if json_output:
-        emit_json(report)
+        emit_tool_json("forecast", report)
     else:
-        render_forecast(report)
+        render_forecast(report)  # type: ignore[arg-type]
 
 
 def register(app: typer.Typer) -> None:

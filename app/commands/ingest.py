@@ -9,7 +9,6 @@ import typer
 from app.context import get_context
 from app.ingest_output import file_progress, finish_report
 from app.render import err_console
-from warehouse.paths import expand_inputs
 
 ingest_app = typer.Typer(help="Load cost and usage data into the workspace.", no_args_is_help=True)
 
@@ -26,20 +25,10 @@ def focus(
     json_output: bool = typer.Option(False, "--json", help="print one JSON document"),
 ) -> None:
     """Ingest FOCUS cost exports (a newer export of the same account and month replaces the older)."""
-    from warehouse.ingest_focus import ingest_focus_files  # heavy imports only when used
-
-    app_ctx = get_context(ctx)
-    ws = app_ctx.workspace.ensure()
+    args = {"paths": [str(p) for p in paths], "append": append}
     with err_console.status("ingesting FOCUS files…"):
-        report = ingest_focus_files(
-            ws.warehouse_path,
-            expand_inputs(paths, (".csv", ".csv.gz", ".parquet")),
-            app_ctx.settings.warehouse_config(),
-            ws.rejected_dir,
-            on_file=file_progress(json_output),
-            append=append,
-        )
-    finish_report(report, json_output)
+        report = get_context(ctx).call("ingest_focus", args, on_file=file_progress(json_output))
+    finish_report(report, json_output)  # type: ignore[arg-type]
 
 
 @ingest_app.command("llm-usage")
@@ -49,19 +38,10 @@ def llm_usage(
     json_output: bool = typer.Option(False, "--json", help="print one JSON document"),
 ) -> None:
     """Ingest LLM gateway logs as FOCUS rows (priced from the model table when the log has no spend)."""
-    from warehouse.ingest_llm import ingest_llm_files
-
-    app_ctx = get_context(ctx)
-    ws = app_ctx.workspace.ensure()
+    args = {"paths": [str(p) for p in paths]}
     with err_console.status("ingesting LLM usage logs…"):
-        report = ingest_llm_files(
-            ws.warehouse_path,
-            expand_inputs(paths, (".jsonl", ".jsonl.gz", ".json", ".csv", ".csv.gz")),
-            app_ctx.settings.warehouse_config(),
-            ws.rejected_dir,
-            on_file=file_progress(json_output),
-        )
-    finish_report(report, json_output)
+        report = get_context(ctx).call("ingest_llm_usage", args, on_file=file_progress(json_output))
+    finish_report(report, json_output)  # type: ignore[arg-type]
 
 
 def register(app: typer.Typer) -> None:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -26,15 +26,9 @@ def utilization(
     json_output: bool = typer.Option(False, "--json", help="print one JSON document"),
 ) -> None:
     """Ingest container CPU / memory samples (each file all-or-nothing; re-ingest is a no-op)."""
-    from warehouse.utilization import ingest_utilization_files
-
-    app_ctx = get_context(ctx)
-    ws = app_ctx.workspace.ensure()
-
-    report = ingest_utilization_files(
-        ws.warehouse_path, paths, ws.rejected_dir, on_file=file_progress(json_output)
-    )
-    finish_report(report, json_output)
+    args = {"paths": [str(p) for p in paths]}
+    report = get_context(ctx).call("ingest_utilization", args, on_file=file_progress(json_output))
+    finish_report(report, json_output)  # type: ignore[arg-type]
 
 
 def prometheus(
@@ -45,18 +39,9 @@ def prometheus(
     json_output: bool = typer.Option(False, "--json", help="print one JSON document"),
 ) -> None:
     """Fetch KRR's metrics from Prometheus in bounded chunks and store them as samples."""
-    from warehouse.prometheus import PrometheusSettings, ingest_prometheus
-
-    app_ctx = get_context(ctx)
-    ws = app_ctx.workspace.ensure()
-    if app_ctx.settings.as_of:  # --as-of: history up to the start of that day
-        end = datetime.combine(app_ctx.settings.as_of, time.min, tzinfo=UTC)
-    else:
-        end = datetime.now(UTC)
-    start = end - timedelta(days=days)
-    settings = PrometheusSettings(url=url, step_seconds=step)
+    # --as-of: history up to the start of that day
     with err_console.status("querying Prometheus…"):
-        result = ingest_prometheus(ws.warehouse_path, settings, start, end, rejected_dir=ws.rejected_dir)
+        result: Any = get_context(ctx).call("ingest_prometheus", {"url": url, "days": days, "step": step})
     if json_output:
         emit_json(result)
     else:

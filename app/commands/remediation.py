@@ -1,21 +1,32 @@
 """``scan``, ``proposals list|show``, ``approve``, ``reject`` and ``audit verify``: thin commands
-over ``app.remediation``."""
+over the remediation steps of ``services`` (the same ``TOOLS`` entries Slack and the agent call)."""
 
 from __future__ import annotations
 
 from decimal import Decimal
+from enum import Enum
 from typing import Any
 
 import typer
 
-from app import remediation
-from app.context import get_context
+from app.context import emit_tool_json, get_context
 from app.render import console, emit_json
 from domain.errors import DataError
-from gitops.pr_body import signed_usd, usd
-from store import audit
-from store import proposals as store
-from store.proposals import Proposal, ProposalState
+
+BOT = "costpilot"
+STATES = (
+    "drafted",
+    "blocked",
+    "awaiting_approval",
+    "approved",
+    "pr_opened",
+    "merged",
+    "closed",
+    "rejected",
+    "expired",
+    "superseded",
+)
+StateChoice = Enum("StateChoice", {s: s for s in STATES}, type=str)  # type: ignore[misc]
 
 
 def _say(text: str) -> None:
@@ -23,38 +34,25 @@ def _say(text: str) -> None:
     console.print(text, markup=False, highlight=False)
 
 
-def _row(p: Proposal) -> dict[str, Any]:
-    return {
-        "id": p.id,
-        "state": p.state.value,
-        "playbook": p.playbook,
-        "branch": p.branch,
-        "environment": p.environment,
-        "title": p.change.title,
-        "monthly_cost_now": str(p.change.monthly_cost_now),
-        "monthly_cost_after": str(p.change.monthly_cost_after),
-        "monthly_delta": str(p.change.monthly_delta),
-        "patch_sha256": p.patch_sha256,
-        "blocked_rules": p.blocked_rules,
-        "requested_by": p.requested_by,
-        "created_at": p.created_at.isoformat(),
-        "expires_at": p.expires_at.isoformat() if p.expires_at else None,
-        "approved_by": p.approved_by,
-        "approved_at": p.approved_at.isoformat() if p.approved_at else None,
-        "superseded_by": p.superseded_by,
-        "pr_url": p.pr_url,
-    }
+def _usd(amount: Any) -> str:
+    from gitops.pr_body import usd
+
+    return usd(Decimal(amount))
+
+
+def _signed(amount: Any) -> str:
+    from gitops.pr_body import signed_usd
+
+    return signed_usd(Decimal(amount))
 
 
 def scan(
     ctx: typer.Context,
     as_json: bool = typer.Option(False, "--json", help="one JSON document on stdout"),
-    as_user: str = typer.Option(
-        remediation.BOT, "--as", help="who requests the changes (four-eyes in production)"
-    ),
+    as_user: str = typer.Option(BOT, "--as", help="who requests the changes (four-eyes in production)"),
 ) -> None:
     """Run detectors → playbooks → guardrails and record proposals for approval."""
-    summary = remediation.run_scan(get_context(ctx), requested_by=as_user)
+    summary: Any = get_context(ctx).call("scan", {"requested_by": as_user})
     if as_json:
         data = summary.model_dump(mode="json")
         data["blocked"] = [i.id for i in summary.blocked]
@@ -67,7 +65,7 @@ def scan(
         _say(f"  {item.id}  {item.branch}  failing rules: {', '.join(item.blocked_rules)}")
     _say(f"awaiting approval ({len(summary.awaiting)}):")
     for item in summary.awaiting:
-        delta = signed_usd(item.monthly_cost_after - item.monthly_cost_now)
+        delta = _signed(item.monthly_cost_after - item.monthly_cost_now)
         _say(f"  {item.id}  {item.branch}  {delta}/month  ({item.outcome.value})")
     for item in summary.proposals:
         if item.superseded:
@@ -82,20 +80,19 @@ def scan(
 
 def list_proposals(
     ctx: typer.Context,
-    state: list[ProposalState] | None = typer.Option(None, "--state", help="only these states (repeatable)"),
+    state: list[StateChoice] | None = typer.Option(None, "--state", help="only these states (repeatable)"),
     as_json: bool = typer.Option(False, "--json", help="one JSON document on stdout"),
 ) -> None:
     """Proposals, newest first."""
-    service = remediation.build_service(get_context(ctx))
-    rows = [_row(p) for p in service.list_proposals(state or None)]
+    states = [s.value for s in state or []]
+    result: Any = get_context(ctx).call("proposals_list", {"states": states})
     if as_json:
-        emit_json(rows)
+        emit_tool_json("proposals_list", result)
         return
-    if not rows:
+    if not result.proposals:
         _say("no proposals (run `costpilot scan`)")
-    for r in rows:
-        delta = signed_usd(Decimal(r["monthly_delta"]))
-        _say(f"{r['id']}  {r['state']:<17}  {r['branch']}  {r['environment']}  {delta}/month")
+    for p in result.proposals:
+        _say(f"{p.id}  {p.state:<17}  {p.branch}  {p.environment}  {_signed(p.monthly_delta)}/month")
 
 
 def show(
@@ -104,25 +101,15 @@ def show(
     as_json: bool = typer.Option(False, "--json", help="one JSON document on stdout"),
 ) -> None:
     """One proposal: state, costs, guardrail results, diff and audit trail."""
-    service = remediation.build_service(get_context(ctx))
-    p = service.show(proposal_id)
-    events = audit.events_for(service.engine, p.id)
-    prs = store.pull_requests(service.engine, p.id)
+    p: Any = get_context(ctx).call("proposal_show", {"proposal_id": proposal_id})
     if as_json:
-        data = _row(p)
-        data["guardrails"] = [r.model_dump(mode="json") for r in p.report.results]
-        data["diff"] = p.change.diff
-        data["files"] = [f.path for f in p.change.files]
-        data["audit"] = [{"seq": e.seq, "at": e.at, "actor": e.actor, "action": e.action} for e in events]
-        data["pull_requests"] = [r.model_dump(mode="json") for r in prs]
-        data["pr_body"] = prs[-1].body if prs else None
-        emit_json(data)
+        emit_tool_json("proposal_show", p)
         return
-    _say(f"{p.id}  {p.state.value}  {p.change.title}")
+    _say(f"{p.id}  {p.state}  {p.title}")
     _say(f"branch {p.branch}  environment {p.environment}  requested by {p.requested_by}")
     _say(
-        f"monthly cost {usd(p.change.monthly_cost_now)} → {usd(p.change.monthly_cost_after)} "
-        f"({signed_usd(p.change.monthly_delta)}/month)"
+        f"monthly cost {_usd(p.monthly_cost_now)} → {_usd(p.monthly_cost_after)} "
+        f"({_signed(p.monthly_delta)}/month)"
     )
     _say(f"patch sha256 {p.patch_sha256}")
     if p.approved_by:
@@ -132,16 +119,17 @@ def show(
     if p.superseded_by:
         _say(f"superseded by {p.superseded_by}")
     _say("guardrails:")
-    for r in p.report.results:
-        _say(f"  {r.verdict.value:<4}  {r.rule_id}: {r.message}")
+    for r in p.guardrails:
+        _say(f"  {r['verdict']:<4}  {r['rule_id']}: {r['message']}")
     _say("diff:")
-    _say(p.change.diff.rstrip("\n"))
+    _say(p.diff.rstrip("\n"))
     _say("audit:")
-    for e in events:
+    for e in p.audit:
         _say(f"  #{e.seq} {e.at} {e.actor} {e.action}")
-    if prs and prs[-1].body:
-        _say(f"pull request body ({prs[-1].forge}):")
-        _say(prs[-1].body.rstrip("\n"))
+    if p.pr_body:
+        forge = p.pull_requests[-1]["forge"] if p.pull_requests else "forge"
+        _say(f"pull request body ({forge}):")
+        _say(p.pr_body.rstrip("\n"))
 
 
 def approve(
@@ -154,20 +142,16 @@ def approve(
 
     The proposal is planned again on the current base of the GitOps repo first: if the patch
     changed, the approval is void, a new proposal is recorded and no PR is opened (exit 2)."""
-    context = get_context(ctx)
-    service = remediation.build_service(context)
-    service.show(proposal_id)  # an unknown id is told as such before the checkout is read
-    plan = validate = None
-    checkout = remediation.gitops_checkout(context)
-    # Without a checkout (a GitHub forge with no gitops_checkout) nothing can be re-planned; the
-    # forge still commits on the base recorded with the patch, never on a newer tip.
-    if checkout is not None and checkout.is_dir():
-        pipeline = remediation.build_pipeline(context, service)
-        service.environment_of = pipeline.environment_of
-        plan, validate = pipeline.plan, pipeline.validate
-    outcome = service.approve(proposal_id, as_user, plan=plan, validate=validate)
+    app_ctx = get_context(ctx)
+    app_ctx.call("proposal_show", {"proposal_id": proposal_id})  # an unknown id is told first
+    decided: Any = app_ctx.call(
+        "decide", {"proposal_id": proposal_id, "user": as_user, "decision": "approve"}
+    )
+    outcome: Any = decided if decided.final else app_ctx.call("open_pr", {"proposal_id": proposal_id})
+    if outcome.step == "void":
+        raise DataError(outcome.message)
     if as_json:
-        emit_json(outcome)
+        emit_tool_json("open_pr", outcome)
         return
     _say(f"{outcome.proposal_id}: {outcome.message}")
     _say(f"branch {outcome.branch}")
@@ -181,15 +165,40 @@ def reject(
     as_json: bool = typer.Option(False, "--json", help="one JSON document on stdout"),
 ) -> None:
     """Reject a proposal awaiting approval (or a blocked one)."""
-    service = remediation.build_service(get_context(ctx))
-    proposal = service.reject(proposal_id, as_user, reason=reason)
+    app_ctx = get_context(ctx)
+    args = {"proposal_id": proposal_id, "user": as_user, "decision": "reject", "reason": reason}
+    app_ctx.call("decide", args)
     if as_json:
-        emit_json(_row(proposal) | {"decided_by": proposal.decided_by, "reason": proposal.reason})
+        p: Any = app_ctx.call("proposal_show", {"proposal_id": proposal_id})
+        item = p.model_dump(mode="json")
+        keep = [
+            "id",
+            "state",
+            "playbook",
+            "branch",
+            "environment",
+            "title",
+            "namespace",
+            "workloads",
+            "monthly_cost_now",
+            "monthly_cost_after",
+            "monthly_delta",
+            "patch_sha256",
+            "blocked_rules",
+            "requested_by",
+            "created_at",
+            "expires_at",
+            "approved_by",
+            "approved_at",
+            "superseded_by",
+            "pr_url",
+            "decided_by",
+            "reason",
+        ]
+        emit_json({k: item[k] for k in keep})
         return
-    _say(
-        f"{proposal.id}: rejected by {proposal.decided_by}"
-        + (f" ({proposal.reason})" if proposal.reason else "")
-    )
+    p = app_ctx.call("proposal_show", {"proposal_id": proposal_id})
+    _say(f"{p.id}: rejected by {p.decided_by}" + (f" ({p.reason})" if p.reason else ""))
 
 
 def verify_audit(
@@ -197,10 +206,9 @@ def verify_audit(
     as_json: bool = typer.Option(False, "--json", help="one JSON document on stdout (also when tampered)"),
 ) -> None:
     """Re-compute the audit log's hash chain; a tampered event fails with its number (exit 2)."""
-    service = remediation.build_service(get_context(ctx))
-    result = audit.verify(service.engine)
+    result: Any = get_context(ctx).call("audit_verify")
     if as_json:
-        emit_json(result)
+        emit_tool_json("audit_verify", result)
     if not result.ok:
         raise DataError(f"audit log tampered at event {result.bad_seq}: {result.reason}")
     if not as_json:

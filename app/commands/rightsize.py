@@ -3,47 +3,17 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import typer
-from rich.table import Table
 
-from app.context import AppContext, get_context
-from app.render import console, emit_json, money
-from app.settings import Settings
-from domain.errors import ConfigError, InputError
-from domain.money import decimal_str
+from app.context import emit_tool_json, get_context
+from app.render import console, money
+from domain.errors import InputError
 
 GIB = 1024**3
-
-
-def configured_node_prices(settings: Settings):  # type: ignore[no-untyped-def]
-    """Node prices from settings (env ``COSTPILOT_RIGHTSIZING_USD_PER_VCPU_HOUR`` / ``…_GIB_HOUR``),
-    used when the bill has no node rows to derive them from."""
-    from tools.rightsizing.service import ConfiguredPrices
-
-    return ConfiguredPrices(
-        usd_per_vcpu_hour=settings.rightsizing_usd_per_vcpu_hour,
-        usd_per_gib_hour=settings.rightsizing_usd_per_gib_hour,
-    )
-
-
-def _gitops_root(app_ctx: AppContext) -> Path | None:
-    """The local GitOps checkout, when one is configured (read-only use)."""
-    repo = app_ctx.settings.gitops_repo
-    if not repo or app_ctx.settings.forge != "local":
-        return None
-    path = Path(repo)
-    return path if path.is_dir() else None
-
-
-def _until(app_ctx: AppContext) -> datetime | None:
-    if app_ctx.settings.as_of is None:
-        return None
-    return datetime.combine(app_ctx.settings.as_of, time.min, tzinfo=UTC).replace(tzinfo=None)
 
 
 def _overrides(pairs: list[str]) -> dict[str, Any]:
@@ -75,20 +45,12 @@ def rightsize_command(
     json_output: bool = typer.Option(False, "--json", help="print one JSON document"),
 ) -> None:
     """Recommend CPU/memory requests and limits per workload container, with monthly savings."""
-    from tools.rightsizing.service import rightsize_workspace
+    from rich.table import Table
 
-    app_ctx = get_context(ctx)
-    result = rightsize_workspace(
-        app_ctx.workspace.warehouse_path,
-        _gitops_root(app_ctx),
-        preset,
-        namespace=namespace,
-        overrides=_overrides(settings),
-        configured=configured_node_prices(app_ctx.settings),
-        until=_until(app_ctx),
-    )
+    args = {"preset": preset, "namespace": namespace, "settings": _overrides(settings)}
+    result: Any = get_context(ctx).call("rightsize", args)
     if json_output:
-        emit_json(result.to_json_dict())
+        emit_tool_json("rightsize", result)
         return
     table = Table(
         title=f"{result.preset}: {len(result.recommendations)} containers, "
@@ -117,36 +79,13 @@ def idle_command(
     json_output: bool = typer.Option(False, "--json", help="print one JSON document"),
 ) -> None:
     """Non-production workloads with near-zero usage → scale to zero outside working hours."""
-    from tools.idle import IdleSettings, find_idle
-    from tools.rightsizing.service import unit_prices
-    from warehouse.utilization import container_usage
-    from warehouse.utilization_series import warehouse_time_range
+    from rich.table import Table
 
-    app_ctx = get_context(ctx)
-    path = app_ctx.workspace.warehouse_path
-    span = warehouse_time_range(path) if path.exists() else None
-    if span is None:
-        from domain.errors import DataError
-
-        raise DataError("no utilization samples; run `costpilot ingest utilization PATH` first")
-    end = _until(app_ctx) or span[1] + timedelta(seconds=1)
-    settings = IdleSettings(days=days)
-    prices = unit_prices(path, configured_node_prices(app_ctx.settings))
-    found = find_idle(container_usage(path, end - timedelta(days=days), end), settings, prices)
-    total = sum((w.monthly_savings for w in found), Decimal(0))
+    result: Any = get_context(ctx).call("idle", {"days": days})
     if json_output:
-        emit_json(
-            {
-                "days": days,
-                "window_end": end.isoformat(),
-                "schedule": settings.schedule(),
-                "off_hours_share": decimal_str(settings.off_hours_share),
-                "prices": prices.model_dump(mode="json"),
-                "total_monthly_savings": decimal_str(total),
-                "workloads": [w.model_dump(mode="json") for w in found],
-            }
-        )
+        emit_tool_json("idle", result)
         return
+    found, total = result.workloads, result.total_monthly_savings
     table = Table(
         title=f"{len(found)} idle non-production workloads, savings {money(total)}/month",
         title_justify="left",
@@ -174,40 +113,15 @@ def models_command(
     json_output: bool = typer.Option(False, "--json", help="print one JSON document"),
 ) -> None:
     """Per LLM feature: the cheapest allow-listed model that meets its tier and context needs."""
-    from tools.model_choice import choose_models, parse_routing
-    from warehouse.llm_volumes import llm_data_end, token_volumes
-    from warehouse.manifests import read_routing
-    from warehouse.prices import find_price
+    from rich.table import Table
 
-    app_ctx = get_context(ctx)
-    if routing is None:
-        root = _gitops_root(app_ctx)
-        if root is None:
-            raise ConfigError(
-                "no routing config: set COSTPILOT_GITOPS_REPO to a local checkout or pass --routing"
-            )
-        routing = root / "ai" / "routing.yaml"
-    config = parse_routing(read_routing(routing), str(routing))
-    path = app_ctx.workspace.warehouse_path
-    end = app_ctx.settings.as_of - timedelta(days=1) if app_ctx.settings.as_of else llm_data_end(path)
-    if end is None:
-        from domain.errors import DataError
-
-        raise DataError("no LLM usage rows; run `costpilot ingest llm-usage PATH` first")
-    start = end - timedelta(days=days - 1)
-    overrides = app_ctx.settings.prices
-    choices = choose_models(config, token_volumes(path, start, end), lambda m: find_price(m, overrides), days)
-    total = sum((c.monthly_savings for c in choices), Decimal(0))
+    args = {"days": days, "routing": str(routing) if routing is not None else None}
+    result: Any = get_context(ctx).call("models", args)
     if json_output:
-        emit_json(
-            {
-                "window": {"start": start.isoformat(), "end": end.isoformat()},
-                "routing": str(routing),
-                "total_monthly_savings": decimal_str(total),
-                "features": [c.to_json_dict() for c in choices],
-            }
-        )
+        emit_tool_json("models", result)
         return
+    choices, total = result.features, result.total_monthly_savings
+    start, end = result.window.start, result.window.end
     table = Table(
         title=f"cheaper models: savings {money(total)}/month ({start}..{end})", title_justify="left"
     )

@@ -8,10 +8,11 @@ from pathlib import Path
 import typer
 
 from app.render import console, emit_json
-from app.sampledata.catalog import DEFAULT_END, DEFAULT_SEED
-from app.sampledata.generate import generate_bulk, generate_sample
-from app.sampledata.gitops import write_gitops_repo
 from domain.errors import InputError
+
+# Same as evals.sampledata.catalog (kept here so `--help` does not import the generator;
+# tests/app/test_sampledata.py pins that they agree).
+DEFAULT_SEED = 7
 
 sample_app = typer.Typer(
     help="Deterministic sample data (FOCUS, LLM logs, utilization, GitOps repo).", no_args_is_help=True
@@ -20,6 +21,8 @@ sample_app = typer.Typer(
 
 def _end_day(text: str | None) -> date:
     if text is None:
+        from evals.sampledata.catalog import DEFAULT_END
+
         return DEFAULT_END
     try:
         return date.fromisoformat(text)
@@ -51,6 +54,8 @@ def generate(
     json_out: bool = typer.Option(False, "--json", help="print the manifest as JSON"),
 ) -> None:
     """Write the demo data set, or benchmark-scale files when a bulk option is given."""
+    from evals.sampledata.generate import generate_bulk, generate_sample
+
     end_day = _end_day(end)
     if seed < 0:
         raise InputError(f"--seed {seed}: must be ≥ 0")
@@ -86,6 +91,8 @@ def gitops(
     json_out: bool = typer.Option(False, "--json", help="print the written files as JSON"),
 ) -> None:
     """Write the sample GitOps repository files (other files in the folder are kept)."""
+    from evals.sampledata.gitops import write_gitops_repo
+
     if out.exists() and not out.is_dir():
         raise InputError(f"--out {out}: exists and is not a folder")
     written = write_gitops_repo(out)

@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
-import typer
-from rich.table import Table
+from typing import TYPE_CHECKING
 
-from app.context import get_context
-from app.render import console, emit_json, money
-from domain.period import PERIOD_HELP
-from tools.spend import SpendResult, spend
-from warehouse.dimensions import MEASURES, parse_dimensions, parse_filters
-from warehouse.query import open_backend
+import typer
+
+from app.context import emit_tool_json, get_context
+from app.render import console, money
+from domain.period_help import PERIOD_HELP
+
+if TYPE_CHECKING:
+    from tools.spend import SpendResult
+
+MEASURES = ("EffectiveCost", "BilledCost", "ListCost", "ContractedCost")
 
 BAR_WIDTH = 30
 
 
 def render_spend(result: SpendResult) -> None:
     """A table with a bar per row: people read a chart faster than a column of numbers."""
+    from rich.table import Table
+
     currency = result.currency or ""
     title = f"{result.measure} {result.period.label()}: {money(result.total, currency)}"
     if not result.by:
@@ -45,19 +50,12 @@ def spend_command(
     json_output: bool = typer.Option(False, "--json", help="print one JSON document"),
 ) -> None:
     """Spend over a period, optionally broken down and filtered by dimensions."""
-    app_ctx = get_context(ctx)
-    backend = open_backend(app_ctx.workspace.warehouse_path)
-    result = spend(
-        backend,
-        app_ctx.period(period),
-        by=parse_dimensions(",".join(by)),
-        filters=parse_filters(filters),
-        measure=measure,
-    )
+    args = {"period": period, "by": by, "filters": filters, "measure": measure}
+    result = get_context(ctx).call("spend", args)
     if json_output:
-        emit_json(result)
+        emit_tool_json("spend", result)
     else:
-        render_spend(result)
+        render_spend(result)  # type: ignore[arg-type]
 
 
 def register(app: typer.Typer) -> None:

@@ -17,13 +17,12 @@ from typing import Any
 
 import pytest
 
-from app import remediation
-from app.context import AppContext
-from app.settings import load_settings
-from app.workspace import Workspace
 from domain.errors import ExternalError, InputError
 from domain.findings import Finding, FindingKind
 from gitops.forges import PublishRequest, PublishResult
+from services import remediation
+from services.deps import Deps
+from services.settings import load_settings
 from store import audit
 from store.proposals import ProposalState
 
@@ -118,7 +117,7 @@ def env(workspace: Path, gitops: Path, monkeypatch: pytest.MonkeyPatch, found: l
 
 def service_for(home: Path) -> remediation.RemediationService:
     settings = load_settings(home)
-    return remediation.build_service(AppContext(settings=settings, workspace=Workspace(settings.home)))
+    return remediation.build_service(Deps(settings))
 
 
 def scan_json(run_cli, *args: str) -> dict[str, Any]:  # type: ignore[no-untyped-def]
@@ -160,7 +159,7 @@ def test_scan_summarises_blocked_with_rule_ids_and_awaiting(env: Path, run_cli) 
 def test_scan_notes_a_detector_without_data(env: Path, run_cli, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
     from domain.errors import DataError
 
-    def no_data(ctx: AppContext) -> list[Finding]:
+    def no_data(deps: Deps) -> list[Finding]:
         raise DataError("no utilization samples; run `costpilot ingest utilization PATH` first")
 
     monkeypatch.setattr(remediation, "DETECTORS", {"rightsize": no_data})
@@ -437,9 +436,7 @@ def test_expired_proposal_cannot_be_approved(env: Path, run_cli) -> None:  # typ
 
 def _pipeline(home: Path, service: remediation.RemediationService) -> tuple[Any, Any]:
     settings = load_settings(home)
-    pipeline = remediation.build_pipeline(
-        AppContext(settings=settings, workspace=Workspace(settings.home)), service
-    )
+    pipeline = remediation.build_pipeline(Deps(settings), service)
     return pipeline.plan, pipeline.validate
 
 
@@ -767,7 +764,7 @@ def test_untagged_detector_on_the_sample_repo_proposes_the_annotated_cost_center
     monkeypatch.setenv("COSTPILOT_GITOPS_REPO", str(example))
     monkeypatch.setenv("COSTPILOT_FORGE", "local")
     settings = load_settings(workspace)
-    result = SHIPPED_DETECTORS["untagged"](AppContext(settings=settings, workspace=Workspace(settings.home)))
+    result = SHIPPED_DETECTORS["untagged"](Deps(settings))
     assert isinstance(result, remediation.detectors.DetectorResult)
     assert result.findings, "the sample repo has workloads without a cost_center label"
     for f in result.findings:

@@ -15,15 +15,14 @@ from typing import Any
 
 import pytest
 
-from app import remediation
-from app.context import AppContext
-from app.settings import load_settings
-from app.workspace import Workspace
 from domain.errors import ExternalError
 from domain.findings import Finding, FindingKind
 from gitops import forges
 from gitops.forges import PublishRequest, PublishResult
 from guardrails.report import render_report_markdown
+from services import remediation
+from services.deps import Deps
+from services.settings import load_settings
 from store import audit
 
 GIB = 1024**3
@@ -435,13 +434,11 @@ def _changed_lines(diff: str) -> list[str]:
 
 def service_for(home: Path) -> remediation.RemediationService:
     settings = load_settings(home)
-    return remediation.build_service(AppContext(settings=settings, workspace=Workspace(settings.home)))
+    return remediation.build_service(Deps(settings))
 
 
 def pipeline_for(home: Path, service: remediation.RemediationService) -> Any:
     settings = load_settings(home)
-    pipeline = remediation.build_pipeline(
-        AppContext(settings=settings, workspace=Workspace(settings.home)), service
-    )
+    pipeline = remediation.build_pipeline(Deps(settings), service)
     service.environment_of = pipeline.environment_of
     return pipeline

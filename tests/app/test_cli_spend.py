@@ -65,7 +65,13 @@ def test_bad_input_is_one_line_and_exit_2(
         ("spend", "--period", "someday"): "unknown period 'someday'",
         ("spend", "--period", "2024-09", "--by", "colour"): "unknown dimension 'colour'",
         ("spend", "--period", "2024-09", "--filter", "team"): "expected KEY=VALUE",
-        ("spend", "--period", "2024-09", "--measure", "Price"): "unknown measure 'Price'",
+        (
+            "spend",
+            "--period",
+            "2024-09",
+            "--measure",
+            "Price",
+        ): "measure 'Price': Input should be 'EffectiveCost'",
         ("--as-of", "tomorrow", "spend"): "--as-of 'tomorrow': not a date",
         ("ingest", "focus", str(tmp_path / "nope.csv")): "nope.csv: no such file",
     }

@@ -18,16 +18,16 @@ from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
 from app.cli import main
-from app.sampledata import ai_catalog as ai
-from app.sampledata.catalog import TEAM_NAMES, cpu_cores, memory_bytes, workloads
-from app.sampledata.cloud import TAG_ALIASES
-from app.sampledata.focus_bulk import generate_focus_bulk
-from app.sampledata.focus_table import COLUMNS
-from app.sampledata.generate import SampleManifest, generate_sample
-from app.sampledata.gitops import render_repo
-from app.sampledata.llm import load_prices, spend_usd
-from app.sampledata.utilization import SCHEMA
-from app.sampledata.utilization_bulk import generate_utilization_bulk
+from evals.sampledata import ai_catalog as ai
+from evals.sampledata.catalog import TEAM_NAMES, cpu_cores, memory_bytes, workloads
+from evals.sampledata.cloud import TAG_ALIASES
+from evals.sampledata.focus_bulk import generate_focus_bulk
+from evals.sampledata.focus_table import COLUMNS
+from evals.sampledata.generate import SampleManifest, generate_sample
+from evals.sampledata.gitops import render_repo
+from evals.sampledata.llm import load_prices, spend_usd
+from evals.sampledata.utilization import SCHEMA
+from evals.sampledata.utilization_bulk import generate_utilization_bulk
 
 REPO = Path(__file__).resolve().parents[2]
 END = date(2026, 11, 22)

@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from app.settings import load_settings
 from domain.errors import ConfigError
+from services.settings import load_settings
 
 
 def test_toml_then_environment_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

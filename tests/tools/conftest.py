@@ -166,7 +166,7 @@ def exact_cost(rows: list[dict[str, str]], keep: Callable[[dict[str, str]], bool
 @pytest.fixture(scope="session")
 def sample_data(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     """The bundled sample data set (generated once per session) and its ingested warehouse."""
-    from app.sampledata.generate import generate_sample
+    from evals.sampledata.generate import generate_sample
 
     folder = tmp_path_factory.mktemp("sample")
     manifest = generate_sample(folder / "data")

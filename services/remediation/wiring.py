@@ -1,4 +1,4 @@
-"""Wiring for the CLI (and later the Slack app): settings → service, detectors, pipeline."""
+"""Wiring for every surface: ``Deps`` → remediation service, detectors, pipeline; ``run_scan``."""
 
 from __future__ import annotations
 
@@ -7,23 +7,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from app.context import AppContext
-from app.remediation.config import (
-    BOT,
-    REMEDIATION_FILE,
-    ApproverSpec,
-    explicit_environment,
-    gitops_checkout,
-    load_remediation_config,
-)
-from app.remediation.detectors import DetectorResult
-from app.remediation.results import ScanSummary
-from app.remediation.service import Planner, RemediationService, Validator
-from app.settings import Settings
 from domain.changes import GuardrailReport, PlannedChange
 from domain.errors import ConfigError, DataError, InputError
 from domain.findings import Finding
 from gitops.forges import ForgeConfig, get_forge
+from services.deps import Deps
+from services.remediation.config import (
+    BOT,
+    ApproverSpec,
+    explicit_environment,
+)
+from services.remediation.detectors import DetectorResult
+from services.remediation.results import ScanSummary
+from services.remediation.service import Planner, RemediationService, Validator
+from services.settings import Settings
 from store import proposals as store
 from store.proposals import ProposalState
 
@@ -64,23 +61,17 @@ class Pipeline:
     plan_all: Callable[[Sequence[Finding]], PlanResult]
 
 
-def build_pipeline(ctx: AppContext, service: RemediationService) -> Pipeline:
+def build_pipeline(deps: Deps, service: RemediationService) -> Pipeline:
     """Bundled playbooks; the repo's ``.costpilot/policy.yaml`` over safe defaults; each change
     checked by its playbook's guardrails, with the cooldown fed from the store."""
     from guardrails.context import ValidationContext, finding_key
-    from guardrails.policy import load_policy
     from guardrails.validate import validate
     from playbooks.engine import plan
     from playbooks.loader import load_playbooks
 
-    repo = gitops_checkout(ctx)
-    if repo is None or not repo.is_dir():
-        raise ConfigError(
-            "costpilot scan needs the GitOps checkout: COSTPILOT_GITOPS_REPO (local forge) "
-            f"or gitops_checkout in {ctx.settings.home / REMEDIATION_FILE}"
-        )
+    repo = deps.require_checkout("costpilot scan")
     books = load_playbooks()
-    policy = load_policy(repo)
+    policy = deps.policy
     last_change: dict[str, datetime] = {}
     for p in store.list_proposals(service.engine, {ProposalState.pr_opened}):
         for f in p.change.findings:
@@ -137,20 +128,19 @@ def forge_config(settings: Settings) -> ForgeConfig:
     )
 
 
-def build_service(ctx: AppContext) -> RemediationService:
+def build_service(deps: Deps) -> RemediationService:
     """The service over the workspace's state DB, the playbooks' approvers and labels, the
     guardrails' Markdown report and the configured forge (built on first use)."""
-    from app import remediation  # forge_config is looked up on the package: the seam tests replace
     from guardrails.report import render_report_markdown
+    from services import remediation  # forge_config is looked up on the package: the seam tests replace
 
-    ctx.workspace.ensure()
-    engine = store.open_store(ctx.workspace.state_db_url(ctx.settings.database_url))
-    settings = ctx.settings
+    settings = deps.settings
     meta = playbook_meta()
     return RemediationService(
-        engine=engine,
-        config=load_remediation_config(settings.home),
+        engine=deps.engine,
+        config=deps.remediation_config,
         forge=lambda: get_forge(settings.forge, remediation.forge_config(settings)),
+        clock=deps.clock,
         playbook_approvers=meta.approvers,
         playbook_labels=meta.labels,
         playbook_intros=meta.intros,
@@ -158,18 +148,18 @@ def build_service(ctx: AppContext) -> RemediationService:
     )
 
 
-def run_scan(ctx: AppContext, *, requested_by: str = BOT) -> ScanSummary:
+def run_scan(deps: Deps, *, requested_by: str = BOT) -> ScanSummary:
     """detectors → playbooks → guardrails → proposals; a detector without data is noted, not fatal."""
-    from app import remediation  # the registry is looked up on the package: the seam tests replace
+    from services import remediation  # the registry is looked up on the package: the seam tests replace
 
-    service = build_service(ctx)
-    pipeline = build_pipeline(ctx, service)
+    service = build_service(deps)
+    pipeline = build_pipeline(deps, service)
     service.environment_of = pipeline.environment_of
     findings: list[Finding] = []
     notes: list[str] = []
     for name, detector in remediation.DETECTORS.items():
         try:
-            found = detector(ctx)
+            found = detector(deps)
         except (DataError, InputError) as exc:
             notes.append(f"{name}: skipped: {exc}")
             continue

@@ -14,8 +14,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from app.sampledata.catalog import CLUSTER_BY_ENV, DEFAULT_END, ENVS, TEAM_NAMES
-from app.sampledata.utilization import SAMPLES_PER_DAY, STEP_SECONDS, window_start
+from evals.sampledata.catalog import CLUSTER_BY_ENV, DEFAULT_END, ENVS, TEAM_NAMES
+from evals.sampledata.utilization import SAMPLES_PER_DAY, STEP_SECONDS, window_start
 
 BLOCK_CONTAINERS = 500
 _CPU_REQUESTS = np.array([0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0])

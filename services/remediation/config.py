@@ -13,7 +13,6 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from app.context import AppContext
 from domain.changes import PlannedChange
 from domain.errors import ConfigError, InputError
 from store.proposals import Proposal
@@ -155,14 +154,3 @@ class Authorizer:
         if approving and four_eyes and user == proposal.requested_by:
             return "in production the requester may not approve their own change"
         return None
-
-
-def gitops_checkout(ctx: AppContext) -> Path | None:
-    """The GitOps working copy scans read: ``gitops_checkout`` of ``remediation.toml``, else the
-    local forge's repository."""
-    config = load_remediation_config(ctx.settings.home)
-    if config.gitops_checkout is not None:
-        return config.gitops_checkout
-    if ctx.settings.forge == "local" and ctx.settings.gitops_repo:
-        return Path(ctx.settings.gitops_repo)
-    return None

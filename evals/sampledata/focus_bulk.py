@@ -18,10 +18,10 @@ import numpy as np
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
-from app.sampledata.catalog import DEFAULT_END
-from app.sampledata.focus import DEFAULT_DAYS, WEEKDAY_PROFILE, day_list, unit_cost
-from app.sampledata.focus_resources import Resource, plan_resources
-from app.sampledata.focus_table import QTY_SCALE, Cells, build_tables, money_from_qty, prepare, schema
+from evals.sampledata.catalog import DEFAULT_END
+from evals.sampledata.focus import DEFAULT_DAYS, WEEKDAY_PROFILE, day_list, unit_cost
+from evals.sampledata.focus_resources import Resource, plan_resources
+from evals.sampledata.focus_table import QTY_SCALE, Cells, build_tables, money_from_qty, prepare, schema
 
 CHUNK_ROWS = 400_000
 

@@ -23,10 +23,10 @@ import pyarrow as pa
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
-from app.sampledata import cloud
-from app.sampledata.catalog import TEAM_NAMES
-from app.sampledata.focus_resources import Resource, plan_resources
-from app.sampledata.focus_table import MONEY_SCALE, QTY_SCALE, Cells, build_tables, money_from_qty, prepare
+from evals.sampledata import cloud
+from evals.sampledata.catalog import TEAM_NAMES
+from evals.sampledata.focus_resources import Resource, plan_resources
+from evals.sampledata.focus_table import MONEY_SCALE, QTY_SCALE, Cells, build_tables, money_from_qty, prepare
 
 DEFAULT_DAYS = 140
 SPIKES_PER_TEAM = 2

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -45,12 +46,22 @@ class ScanSummary(BaseModel):
         return [p for p in self.proposals if p.state is ProposalState.awaiting_approval]
 
 
+PrStep = Literal["approved", "opened", "updated", "pending", "void", "rejected"]
+# Answers a retry may be given again: the decision is settled (a PR exists, or nothing will open).
+FINAL_STEPS: frozenset[str] = frozenset({"opened", "updated", "void", "rejected"})
+
+
 class ApprovalOutcome(BaseModel):
-    """What an approval did; ``pr_url`` is set once the forge has the branch / PR."""
+    """What a decision or a PR step did; ``pr_url`` is set once the forge has the branch / PR.
+
+    ``step``: ``approved`` (decided, no PR yet), ``opened`` / ``updated`` (the PR exists),
+    ``pending`` (another process holds the PR lease: not final, never cached), ``void`` (the base
+    moved and the patch changed: approval void), ``rejected``."""
 
     model_config = ConfigDict(frozen=True)
 
     proposal_id: str
+    step: PrStep = "approved"
     state: ProposalState
     approved_by: str | None
     approved_at: datetime | None
@@ -58,7 +69,12 @@ class ApprovalOutcome(BaseModel):
     pr_url: str | None = None
     pr_number: int | None = None
     pr_created: bool = False
+    new_proposals: list[str] = Field(default_factory=list, description="void: the re-validated proposals")
     message: str
+
+    @property
+    def final(self) -> bool:
+        return self.step in FINAL_STEPS
 
 
 ScanSummary.model_rebuild()

@@ -12,8 +12,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from app.sampledata import cloud
-from app.sampledata.catalog import PLATFORM_TEAM, TEAMS, team
+from evals.sampledata import cloud
+from evals.sampledata.catalog import PLATFORM_TEAM, TEAMS, team
 
 UNTAGGED_SHARE = 0.055  # of resources (GCP tax rows add ~1% of rows, also untagged)
 

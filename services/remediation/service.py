@@ -18,7 +18,12 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.engine import Engine
 
-from app.remediation.config import (
+from domain.changes import GuardrailReport, PlannedChange
+from domain.errors import CostpilotError, DataError, InputError
+from domain.findings import Finding
+from gitops import pr_body
+from gitops.forges import FileContent, Forge, PublishRequest
+from services.remediation.config import (
     BOT,
     ApprovalRefused,
     ApproverSpec,
@@ -26,12 +31,7 @@ from app.remediation.config import (
     RemediationConfig,
     environment_of,
 )
-from app.remediation.results import ApprovalOutcome, ScanItem, ScanSummary
-from domain.changes import GuardrailReport, PlannedChange
-from domain.errors import CostpilotError, DataError, InputError
-from domain.findings import Finding
-from gitops import pr_body
-from gitops.forges import FileContent, Forge, PublishRequest
+from services.remediation.results import ApprovalOutcome, PrStep, ScanItem, ScanSummary
 from store import proposals as store
 from store.proposals import Proposal, ProposalState
 
@@ -155,13 +155,29 @@ class RemediationService:
         plan: Planner | None = None,
         validate: Validator | None = None,
     ) -> ApprovalOutcome:
-        """Approve as ``user`` (CLI name or Slack user id) and open or update the PR.
+        """Approve as ``user`` (CLI name or Slack user id), then open or update the PR: the two
+        public steps ``decide`` and ``open_pr`` in one call.
 
         With ``plan`` and ``validate`` (the pipeline ``scan`` uses) the proposal's findings are
         re-planned on the current base before the PR is opened; a different patch voids the
-        approval (``ApprovalVoid``). Every surface that opens PRs should pass them."""
+        approval (``ApprovalVoid``). Every surface that opens PRs should pass them. A retry with
+        the same ``idempotency_key`` gets the first *final* answer; a non-final one (another
+        process holds the PR lease) is never stored, so the retry re-checks."""
         if idempotency_key and (stored := store.recall(self.engine, idempotency_key)) is not None:
             return ApprovalOutcome.model_validate_json(stored)
+        decided = self.decide(proposal_id, user, expected_sha256=expected_sha256)
+        outcome = decided if decided.final else self.open_pr(proposal_id, plan, validate)
+        outcome = self._remember(idempotency_key, "approve", proposal_id, outcome)
+        if outcome.step == "void":
+            raise ApprovalVoid(outcome.message, outcome.new_proposals)
+        return outcome
+
+    def decide(self, proposal_id: str, user: str, *, expected_sha256: str | None = None) -> ApprovalOutcome:
+        """Step 1: authorise ``user`` and record the approval bound to the patch hash (no PR yet).
+
+        Idempotent: a proposal already approved or with its PR open answers with its state. A
+        refusal (not an approver, four-eyes, a patch other than the one shown) is audited and
+        raised as ``ApprovalRefused``; a proposal that cannot be approved raises ``InputError``."""
         now = self.clock()
         proposal = store.get(self.engine, proposal_id)
         refusal = self.authorizer.refusal(proposal, user)
@@ -176,24 +192,49 @@ class RemediationService:
             store.expire_due(self.engine, now)  # the guard may have failed on the TTL
         proposal = store.get(self.engine, proposal_id)
         if proposal.state is ProposalState.approved:
-            outcome = self._open_pr(proposal, plan, validate)
-        elif proposal.state is ProposalState.pr_opened:
-            outcome = self._outcome(
-                proposal, f"already approved by {proposal.approved_by}; PR {proposal.pr_url}"
+            return self._outcome(proposal, f"approved by {proposal.approved_by}; PR not opened yet")
+        if proposal.state in _PR_STATES:
+            return self._outcome(
+                proposal, f"already approved by {proposal.approved_by}; PR {proposal.pr_url}", step="updated"
             )
-        else:
-            raise InputError(_not_approvable(proposal))
-        if idempotency_key:
-            stored = store.remember(
-                self.engine,
-                idempotency_key,
-                action="approve",
-                subject=proposal_id,
-                result=outcome.model_dump_json(),
-                now=now,
+        raise InputError(_not_approvable(proposal))
+
+    def open_pr(
+        self, proposal_id: str, plan: Planner | None = None, validate: Validator | None = None
+    ) -> ApprovalOutcome:
+        """Step 2: open or update the PR of an approved proposal (``opened`` | ``updated`` |
+        ``pending`` when another process holds the lease | ``void`` when the patch changed).
+        Idempotent across processes: the lease and the forge's branch lookup give one PR."""
+        proposal = store.get(self.engine, proposal_id)
+        if proposal.state in _PR_STATES:
+            return self._outcome(
+                proposal, f"already approved by {proposal.approved_by}; PR {proposal.pr_url}", step="updated"
             )
-            outcome = ApprovalOutcome.model_validate_json(stored)
-        return outcome
+        if proposal.state is not ProposalState.approved:
+            raise InputError(
+                f"proposal {proposal_id} is {proposal.state.value}; only an approved proposal gets a PR"
+            )
+        try:
+            return self._open_pr(proposal, plan, validate)
+        except ApprovalVoid as exc:
+            void = self._outcome(store.get(self.engine, proposal_id), str(exc), step="void")
+            return void.model_copy(update={"new_proposals": exc.new_ids})
+
+    def _remember(
+        self, key: str | None, action: str, subject: str, outcome: ApprovalOutcome
+    ) -> ApprovalOutcome:
+        """Store a final answer for ``key`` (the first stored one wins across processes)."""
+        if not key or not outcome.final:
+            return outcome
+        stored = store.remember(
+            self.engine,
+            key,
+            action=action,
+            subject=subject,
+            result=outcome.model_dump_json(),
+            now=self.clock(),
+        )
+        return ApprovalOutcome.model_validate_json(stored)
 
     def reject(
         self, proposal_id: str, user: str, *, reason: str | None = None, idempotency_key: str | None = None
@@ -230,11 +271,11 @@ class RemediationService:
         )
         if token is None:
             current = store.get(self.engine, proposal.id)
-            if current.state is ProposalState.pr_opened:
+            if current.state in _PR_STATES:
                 return self._outcome(
-                    current, f"already approved by {current.approved_by}; PR {current.pr_url}"
+                    current, f"already approved by {current.approved_by}; PR {current.pr_url}", step="updated"
                 )
-            return self._outcome(current, "approved; another process is opening the PR")
+            return self._outcome(current, "approved; another process is opening the PR", step="pending")
         try:
             change = proposal.change
             if plan is not None and validate is not None:
@@ -262,7 +303,7 @@ class RemediationService:
         current = store.get(self.engine, proposal.id)
         verb = "opened" if result.created else "updated"
         return self._outcome(
-            current, f"approved by {current.approved_by}; {verb} {result.url}", result.created
+            current, f"approved by {current.approved_by}; {verb} {result.url}", result.created, step=verb
         )
 
     def _replan(self, proposal: Proposal, plan: Planner, validate: Validator) -> PlannedChange:
@@ -344,9 +385,12 @@ class RemediationService:
         )
 
     @staticmethod
-    def _outcome(proposal: Proposal, message: str, created: bool = False) -> ApprovalOutcome:
+    def _outcome(
+        proposal: Proposal, message: str, created: bool = False, *, step: PrStep = "approved"
+    ) -> ApprovalOutcome:
         return ApprovalOutcome(
             proposal_id=proposal.id,
+            step=step,
             state=proposal.state,
             approved_by=proposal.approved_by,
             approved_at=proposal.approved_at,
@@ -356,6 +400,10 @@ class RemediationService:
             pr_created=created,
             message=message,
         )
+
+
+# States in which the PR exists (open, or already merged / closed on the forge).
+_PR_STATES = frozenset(s for s in ProposalState if s.value in ("pr_opened", "merged", "closed"))
 
 
 def _not_approvable(proposal: Proposal) -> str:

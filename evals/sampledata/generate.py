@@ -9,21 +9,23 @@ from datetime import date
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
+from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from app.render import err_console
-from app.sampledata.catalog import DEFAULT_END, DEFAULT_SEED
-from app.sampledata.focus import DEFAULT_DAYS, write_focus, write_truth
-from app.sampledata.focus_bulk import generate_focus_bulk
-from app.sampledata.gitops import write_gitops_repo
-from app.sampledata.llm import write_llm
-from app.sampledata.utilization import DEFAULT_DAYS as UTILIZATION_DAYS
-from app.sampledata.utilization import write_utilization
-from app.sampledata.utilization_bulk import generate_utilization_bulk
 from domain.errors import InputError
+from evals.sampledata.catalog import DEFAULT_END, DEFAULT_SEED
+from evals.sampledata.focus import DEFAULT_DAYS, write_focus, write_truth
+from evals.sampledata.focus_bulk import generate_focus_bulk
+from evals.sampledata.gitops import write_gitops_repo
+from evals.sampledata.llm import write_llm
+from evals.sampledata.utilization import DEFAULT_DAYS as UTILIZATION_DAYS
+from evals.sampledata.utilization import write_utilization
+from evals.sampledata.utilization_bulk import generate_utilization_bulk
 
 # The committed sample repo; its .costpilot/policy.yaml (written by hand) is copied along.
 EXAMPLE_REPO = Path(__file__).resolve().parents[2] / "examples" / "gitops-repo"
+# Progress goes to stderr so a --json stdout stays one document.
+_progress_console = Console(stderr=True, highlight=False)
 GIT_AUTHOR = ("costpilot-sample", "sample@costpilot.invalid")
 
 
@@ -63,7 +65,7 @@ def _progress() -> Progress:
         SpinnerColumn(),
         TextColumn("{task.description}"),
         TimeElapsedColumn(),
-        console=err_console,
+        console=_progress_console,
         transient=True,
     )
 

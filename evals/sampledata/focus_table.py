@@ -16,8 +16,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from app.sampledata import cloud
-from app.sampledata.focus_resources import Resource
+from evals.sampledata import cloud
+from evals.sampledata.focus_resources import Resource
 
 MONEY_SCALE = 10**10  # 10 decimals
 QTY_SCALE = 10**6  # 6 decimals

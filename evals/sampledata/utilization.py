@@ -21,7 +21,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from app.sampledata.catalog import Container, Workload, cpu_cores, memory_bytes, workloads
+from evals.sampledata.catalog import Container, Workload, cpu_cores, memory_bytes, workloads
 
 STEP_SECONDS = 300
 SAMPLES_PER_DAY = 86400 // STEP_SECONDS

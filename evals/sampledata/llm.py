@@ -26,9 +26,9 @@ from typing import Any
 
 import numpy as np
 
-from app.sampledata import ai_catalog as ai
-from app.sampledata.catalog import team as team_entry
-from app.sampledata.focus import day_list
+from evals.sampledata import ai_catalog as ai
+from evals.sampledata.catalog import team as team_entry
+from evals.sampledata.focus import day_list
 
 # The entries of LiteLLM's price table v1.109.1 (MIT, Berri AI) for the catalogue's models,
 # copied verbatim (floats as in the source) so spend = Decimal(str(price)) × tokens is exact.

@@ -13,7 +13,7 @@ functions. The package is split by job:
 here (as tests do) takes effect.
 """
 
-from app.remediation.config import (
+from services.remediation.config import (
     BOT,
     REMEDIATION_FILE,
     ApprovalRefused,
@@ -23,13 +23,12 @@ from app.remediation.config import (
     RemediationConfig,
     environment_of,
     explicit_environment,
-    gitops_checkout,
     load_remediation_config,
 )
-from app.remediation.detectors import DETECTORS, Detector
-from app.remediation.results import ApprovalOutcome, ScanItem, ScanSummary, total_delta
-from app.remediation.service import Planner, RemediationService, Validator, utc_now
-from app.remediation.wiring import (
+from services.remediation.detectors import DETECTORS, Detector
+from services.remediation.results import ApprovalOutcome, ScanItem, ScanSummary, total_delta
+from services.remediation.service import Planner, RemediationService, Validator, utc_now
+from services.remediation.wiring import (
     Pipeline,
     PlaybookMeta,
     build_pipeline,
@@ -62,7 +61,6 @@ __all__ = [
     "environment_of",
     "explicit_environment",
     "forge_config",
-    "gitops_checkout",
     "load_remediation_config",
     "playbook_meta",
     "run_scan",

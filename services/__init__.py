@@ -1,0 +1,1 @@
+"""The operations every surface calls: ``Deps`` and the tool registry ``TOOLS``."""

@@ -1,0 +1,71 @@
+"""Ingest: FOCUS exports, LLM gateway logs, utilization samples and Prometheus into the warehouse.
+
+``on_file`` lets a surface show per-file progress while the load runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
+
+from services.deps import Deps
+from services.requests import IngestRequest, PrometheusIngestRequest
+from warehouse.ingest_models import IngestReport, IngestResult
+
+OnFile = Callable[[IngestResult], None] | None
+
+FOCUS_SUFFIXES = (".csv", ".csv.gz", ".parquet")
+LLM_SUFFIXES = (".jsonl", ".jsonl.gz", ".json", ".csv", ".csv.gz")
+
+
+def _paths(request: IngestRequest) -> list[Path]:
+    return [Path(p) for p in request.paths]
+
+
+def ingest_focus(request: IngestRequest, deps: Deps, on_file: OnFile = None) -> IngestReport:
+    from warehouse.ingest_focus import ingest_focus_files
+    from warehouse.paths import expand_inputs
+
+    ws = deps.workspace.ensure()
+    return ingest_focus_files(
+        deps.warehouse_path,
+        expand_inputs(_paths(request), FOCUS_SUFFIXES),
+        deps.settings.warehouse_config(),
+        ws.rejected_dir,
+        on_file=on_file,
+        append=request.append,
+    )
+
+
+def ingest_llm_usage(request: IngestRequest, deps: Deps, on_file: OnFile = None) -> IngestReport:
+    from warehouse.ingest_llm import ingest_llm_files
+    from warehouse.paths import expand_inputs
+
+    ws = deps.workspace.ensure()
+    return ingest_llm_files(
+        deps.warehouse_path,
+        expand_inputs(_paths(request), LLM_SUFFIXES),
+        deps.settings.warehouse_config(),
+        ws.rejected_dir,
+        on_file=on_file,
+    )
+
+
+def ingest_utilization(request: IngestRequest, deps: Deps, on_file: OnFile = None) -> IngestReport:
+    from warehouse.utilization import ingest_utilization_files
+
+    ws = deps.workspace.ensure()
+    return ingest_utilization_files(deps.warehouse_path, _paths(request), ws.rejected_dir, on_file=on_file)
+
+
+def ingest_prometheus(request: PrometheusIngestRequest, deps: Deps):  # type: ignore[no-untyped-def]
+    """KRR's metrics from Prometheus in bounded chunks, up to the start of ``--as-of`` (or now)."""
+    from warehouse.prometheus import PrometheusSettings
+    from warehouse.prometheus import ingest_prometheus as fetch
+
+    ws = deps.workspace.ensure()
+    end = datetime.combine(deps.settings.as_of, time.min, tzinfo=UTC) if deps.settings.as_of else deps.clock()
+    start = end - timedelta(days=request.days)
+    settings = PrometheusSettings(url=request.url, step_seconds=request.step)
+    return fetch(deps.warehouse_path, settings, start, end, rejected_dir=ws.rejected_dir)
