@@ -7,6 +7,7 @@ provenance); the CLI, Slack, MCP and the agent call these through ``services.reg
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from services.deps import Deps
 from services.requests import (
@@ -16,11 +17,13 @@ from services.requests import (
     SpendRequest,
     UnitCostsRequest,
 )
-from tools.anomalies import AnomalyReport, DetectorSettings, ThresholdRule
-from tools.forecast.models import ForecastReport
-from tools.movers import MoversResult
-from tools.spend import SpendResult
-from tools.unit_costs import UnitCostsResult
+
+if TYPE_CHECKING:  # each operation imports only its own tool (a spend query never loads pandas)
+    from tools.anomalies import AnomalyReport, DetectorSettings
+    from tools.forecast.models import ForecastReport
+    from tools.movers import MoversResult
+    from tools.spend import SpendResult
+    from tools.unit_costs import UnitCostsResult
 
 
 def spend(request: SpendRequest, deps: Deps) -> SpendResult:
@@ -59,6 +62,8 @@ def unit_costs(request: UnitCostsRequest, deps: Deps) -> UnitCostsResult:
 
 
 def detector_settings(request: AnomaliesRequest) -> DetectorSettings:
+    from tools.anomalies import DetectorSettings, ThresholdRule
+
     return DetectorSettings(
         z_threshold=request.z,
         direction=request.direction,

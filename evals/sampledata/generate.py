@@ -22,8 +22,9 @@ from evals.sampledata.utilization import DEFAULT_DAYS as UTILIZATION_DAYS
 from evals.sampledata.utilization import write_utilization
 from evals.sampledata.utilization_bulk import generate_utilization_bulk
 
-# The committed sample repo; its .costpilot/policy.yaml (written by hand) is copied along.
-EXAMPLE_REPO = Path(__file__).resolve().parents[2] / "examples" / "gitops-repo"
+# The sample repo's .costpilot/policy.yaml, written by hand; shipped inside the package (a wheel
+# has no examples/ folder) and identical to examples/gitops-repo/.costpilot/policy.yaml (tested).
+SAMPLE_POLICY = Path(__file__).resolve().parent / "sample_policy.yaml"
 # Progress goes to stderr so a --json stdout stays one document.
 _progress_console = Console(stderr=True, highlight=False)
 GIT_AUTHOR = ("costpilot-sample", "sample@costpilot.invalid")
@@ -97,9 +98,7 @@ def write_gitops_copy(target: Path, when: date) -> Path:
         shutil.rmtree(target)
     target.mkdir(parents=True)
     write_gitops_repo(target)
-    policy = EXAMPLE_REPO / ".costpilot" / "policy.yaml"
-    if policy.is_file():
-        shutil.copyfile(policy, target / ".costpilot" / "policy.yaml")
+    shutil.copyfile(SAMPLE_POLICY, target / ".costpilot" / "policy.yaml")
     init_git_repo(target, when)
     return target
 
