@@ -67,7 +67,8 @@ def validation_message(exc: ValidationError) -> str:
     if first["type"] == "extra_forbidden":
         return f"{where}: unknown argument"
     given = first.get("input")
-    if isinstance(given, str | int | float) and not isinstance(given, bool) and len(repr(given)) <= 60:
+    shown = isinstance(given, str | int | float) and not isinstance(given, bool) and len(repr(given)) <= 60
+    if shown and repr(given) not in message:
         where = f"{where} {given!r}"
     return f"{where}: {message}"
 

@@ -210,7 +210,7 @@ class RequestApprovalRequest(ProposalRequest):
 class DecideRequest(Request):
     proposal_id: str = Field(description="proposal id", min_length=1, max_length=64)
     user: str = Field(description="who decides (CLI name or Slack user id)", min_length=1, max_length=200)
-    decision: Literal["approve", "reject"]
+    decision: Literal["approve", "reject"] = Field(description="approve (binds to the patch hash) or reject")
     patch_sha256: str | None = Field(
         None, description="the SHA-256 of the patch the user saw; a different one is refused", max_length=64
     )
