@@ -55,27 +55,27 @@ def parse_scope(text: str) -> tuple[str, str]:
     kind, sep, value = raw.partition("=")
     kind, value = kind.strip(), value.strip()
     if kind not in SCOPE_DIMENSIONS:
-        raise InputError(f"--scope {text!r}: unknown scope; use total or one of: "
+        raise InputError(f"scope {text!r}: unknown scope; use total or one of: "
                          f"{', '.join(k + '=NAME' for k in SCOPE_DIMENSIONS if k != 'total')}")  # fmt: skip
     if kind == "total":
         if sep:
-            raise InputError(f"--scope {text!r}: total takes no value")
+            raise InputError(f"scope {text!r}: total takes no value")
         return "total", ""
     if not value:
-        raise InputError(f"--scope {text!r}: expected {kind}=NAME")
+        raise InputError(f"scope {text!r}: expected {kind}=NAME")
     return kind, value
 
 
 def check_budget(amount: Decimal, soft: Decimal | None, period: str) -> None:
-    for flag, value in (("--amount", amount), ("--soft", soft)):
+    for flag, value in (("amount", amount), ("soft amount", soft)):
         if value is not None and value != value.quantize(CENT):
             raise InputError(f"{flag} {value}: budgets are in whole cents (at most 2 decimals)")
     if amount <= 0:
-        raise InputError(f"--amount {amount}: must be greater than 0")
+        raise InputError(f"amount {amount}: must be greater than 0")
     if soft is not None and not 0 < soft <= amount:
-        raise InputError(f"--soft {soft}: must be greater than 0 and at most --amount {amount}")
+        raise InputError(f"soft amount {soft}: must be greater than 0 and at most the amount {amount}")
     if period not in PERIOD_KINDS:
-        raise InputError(f"--period {period!r}: use one of: {', '.join(PERIOD_KINDS)}")
+        raise InputError(f"budget period {period!r}: use one of: {', '.join(PERIOD_KINDS)}")
 
 
 def scope_filters(kind: str, value: str) -> dict[str, list[str]]:
@@ -93,8 +93,8 @@ def check_scope_exists(backend: ibis.BaseBackend, kind: str, value: str) -> None
         return
     if int(scoped(backend, ALL_TIME, filters).count().execute()) == 0:
         raise InputError(
-            f"--scope {kind}={value}: no cost rows have {kind} {value!r}; check the name, "
-            "or pass --force to budget a scope that has no spend yet"
+            f"scope {kind}={value}: no cost rows have {kind} {value!r}; check the name, "
+            "or force it to budget a scope that has no spend yet"
         )
 
 

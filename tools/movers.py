@@ -136,7 +136,7 @@ def movers(
     before = spend_breakdown(backend, compare, by, filters, table=table)
     if now.rows_scanned == 0 and before.rows_scanned == 0:
         raise DataError(
-            f"no cost rows in {period.label()} nor in {compare.label()}; check --period or --filter"
+            f"no cost rows in {period.label()} nor in {compare.label()}; check the periods and filters"
         )
     if now.currency and before.currency and now.currency != before.currency:
         raise DataError(f"the periods are billed in different currencies ({now.currency}, {before.currency})")

@@ -70,7 +70,7 @@ def spend(
     if result.rows_scanned == 0 and not allow_empty:
         scope = f" with {_describe(filters)}" if filters else ""
         raise DataError(
-            f"no cost rows in {period.label()}{scope}; check --period, --filter or ingest data first"
+            f"no cost rows in {period.label()}{scope}; check the period and filters, or ingest data first"
         )
     total = sum((r["cost"] for r in result.rows), Decimal(0))
     rows = [

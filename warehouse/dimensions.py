@@ -59,7 +59,7 @@ def parse_dimensions(text: str | None) -> list[str]:
         return []
     names = [part.strip() for part in text.split(",") if part.strip()]
     if len(set(names)) != len(names):
-        raise InputError(f"--by {text!r}: a dimension is listed twice")
+        raise InputError(f"dimensions {text!r}: a dimension is listed twice")
     return names
 
 
@@ -69,6 +69,6 @@ def parse_filters(items: Iterable[str]) -> dict[str, list[str]]:
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key.strip() or not value.strip():
-            raise InputError(f"--filter {item!r}: expected KEY=VALUE (e.g. team=payments)")
+            raise InputError(f"filter {item!r}: expected KEY=VALUE (e.g. team=payments)")
         filters.setdefault(key.strip(), []).extend(v.strip() for v in value.split(",") if v.strip())
     return filters

@@ -72,7 +72,7 @@ def scoped(
     for key, values in (filters or {}).items():
         column = resolve_dimension(key, t.columns)
         if column in TIME_DIMENSIONS:
-            raise InputError(f"--filter {key}: filter time with --period instead")
+            raise InputError(f"filter {key}: filter time with the period instead")
         value = _dimension_expr(expr, key, column)
         expr = expr.filter(value.isin(values))
     return expr

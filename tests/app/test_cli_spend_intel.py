@@ -167,7 +167,7 @@ def test_budgets(run_cli, home: Path) -> None:  # type: ignore[no-untyped-def]
 def test_budget_scope_must_match_cost_rows_unless_forced(run_cli, home: Path) -> None:  # type: ignore[no-untyped-def]
     res = run_cli("budget", "set", "--scope", "team=nobody", "--amount", "100")
     assert res.code == 2 and res.err.count("\n") == 1
-    assert "--scope team=nobody: no cost rows have team 'nobody'" in res.err and "--force" in res.err
+    assert "scope team=nobody: no cost rows have team 'nobody'" in res.err and "force it" in res.err
     assert run_cli("budget", "list", "--json").json()["budgets"] == []
     forced = run_cli("budget", "set", "--scope", "team=nobody", "--amount", "100", "--force", "--json")
     assert forced.code == 0 and forced.json()["budget"]["scope_value"] == "nobody"
@@ -194,17 +194,17 @@ def test_budget_scope_must_match_cost_rows_unless_forced(run_cli, home: Path) ->
         (("movers", "--period", "2031-01"), "no cost rows in 2031-01-01..2031-01-31 nor in"),
         (("unit-costs", "--period", "2026-01"), "no LLM usage rows"),
         (("budget", "set", "--scope", "colour=red", "--amount", "5"), "unknown scope"),
-        (("budget", "set", "--scope", "total", "--amount", "-5"), "--amount -5: must be greater than 0"),
+        (("budget", "set", "--scope", "total", "--amount", "-5"), "amount -5: must be greater than 0"),
         (("budget", "set", "--scope", "total", "--amount", "five"), "--amount 'five': not a number"),
-        (("budget", "set", "--scope", "total", "--amount", "5", "--soft", "9"), "--soft 9"),
+        (("budget", "set", "--scope", "total", "--amount", "5", "--soft", "9"), "soft amount 9"),
         (("budget", "set", "--scope", "total", "--amount", "5", "--period", "year"), "--period 'year'"),
         (
             ("budget", "set", "--scope", "total", "--amount", "5.005"),
-            "--amount 5.005: budgets are in whole cents",
+            "amount 5.005: budgets are in whole cents",
         ),
         (
             ("budget", "set", "--scope", "total", "--amount", "5", "--soft", "1.001"),
-            "--soft 1.001: budgets are in",
+            "soft amount 1.001: budgets are in",
         ),
         (
             ("budget", "set", "--scope", "total", "--amount", "5", "--soft", "1", "--clear-soft"),

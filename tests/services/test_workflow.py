@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (fixtures imported by name from the CLI tests)
 """The remediation workflow as public steps (``decide`` → ``open_pr``) through ``TOOLS``: idempotent
 within a process, across threads and across processes, on SQLite and PostgreSQL."""
 
@@ -121,7 +122,7 @@ def _approve_in_a_process(home: Path, pid: str, user: str) -> subprocess.Popen[s
 def _two_processes_approve(home: Path, gitops: Path, pid: str) -> list[dict[str, Any]]:
     procs = [_approve_in_a_process(home, pid, user) for user in ("U_ALICE", "U_BOB")]
     outs = [p.communicate(timeout=120) for p in procs]
-    for p, (out, err) in zip(procs, outs, strict=True):
+    for p, (_out, err) in zip(procs, outs, strict=True):
         assert p.returncode == 0, err
     return [json.loads(out) for out, _ in outs]
 

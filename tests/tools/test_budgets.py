@@ -44,11 +44,13 @@ def test_scopes_and_checks() -> None:
         parse_scope("team=")
     with pytest.raises(InputError, match="total takes no value"):
         parse_scope("total=1")
-    with pytest.raises(InputError, match="--amount 0: must be greater than 0"):
+    with pytest.raises(InputError, match="amount 0: must be greater than 0"):
         check_budget(Decimal(0), None, "month")
-    with pytest.raises(InputError, match="--soft 200: must be greater than 0 and at most --amount 100"):
+    with pytest.raises(
+        InputError, match="soft amount 200: must be greater than 0 and at most the amount 100"
+    ):
         check_budget(Decimal(100), Decimal(200), "month")
-    with pytest.raises(InputError, match="--period 'year'"):
+    with pytest.raises(InputError, match="budget period 'year'"):
         check_budget(Decimal(100), None, "year")
     assert quarter_of(date(2026, 11, 23)) == Period(start=date(2026, 10, 1), end=date(2026, 12, 31))
     assert quarter_of(date(2026, 2, 1)) == Period(start=date(2026, 1, 1), end=date(2026, 3, 31))
@@ -137,16 +139,16 @@ def test_status_over_the_warehouse(backend, synthetic_rows_list) -> None:  # typ
 
 def test_amounts_are_whole_cents() -> None:
     check_budget(Decimal("10.50"), Decimal("0.01"), "month")
-    with pytest.raises(InputError, match=r"--amount 10.505: budgets are in whole cents"):
+    with pytest.raises(InputError, match=r"amount 10.505: budgets are in whole cents"):
         check_budget(Decimal("10.505"), None, "month")
-    with pytest.raises(InputError, match=r"--soft 0.001: budgets are in whole cents"):
+    with pytest.raises(InputError, match=r"soft amount 0.001: budgets are in whole cents"):
         check_budget(Decimal("10"), Decimal("0.001"), "month")
 
 
 def test_scope_must_match_cost_rows(backend) -> None:  # type: ignore[no-untyped-def]
     check_scope_exists(backend, "team", "ml")
     check_scope_exists(backend, "total", "")
-    with pytest.raises(InputError, match=r"--scope team=nobody: no cost rows have team 'nobody'.*--force"):
+    with pytest.raises(InputError, match=r"scope team=nobody: no cost rows have team 'nobody'.*force it"):
         check_scope_exists(backend, "team", "nobody")
 
 

@@ -195,7 +195,7 @@ def forecast_spend(
     """
     by, filters = by or [], filters or {}
     if not 1 <= horizon <= MAX_HORIZON:
-        raise InputError(f"--horizon {horizon}: use 1..{MAX_HORIZON} days")
+        raise InputError(f"horizon {horizon}: use 1..{MAX_HORIZON} days")
     check_series_dimensions(by)
     resolve_dimensions(by, backend, table)
     window = Period(start=as_of - timedelta(days=history_days), end=as_of - timedelta(days=1))
@@ -203,7 +203,7 @@ def forecast_spend(
     if frame.empty:
         scope = f" with {describe_filters(filters)}" if filters else ""
         raise DataError(
-            f"no cost rows in {window.label()}{scope} to forecast from; ingest data or check --filter"
+            f"no cost rows in {window.label()}{scope} to forecast from; ingest data or check the filters"
         )
     last_final, left_out = final_days(frame, as_of)
     gap = data_gap(max(frame["day"]), as_of)

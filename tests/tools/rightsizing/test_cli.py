@@ -127,7 +127,7 @@ def test_rightsize_human_output_and_errors(run_cli, workspace: Path, samples: Pa
     res = run_cli("rightsize", "--preset", "nope")
     assert res.code == 2
     assert res.err.strip() == (
-        "costpilot: error: unknown right-sizing preset 'nope'; use one of: krr-simple, vpa-like"
+        "costpilot: error: rightsize: preset 'nope': Input should be 'krr-simple' or 'vpa-like'"
     )
     res = run_cli("rightsize", "--set", "cpu_percentile=101")
     assert res.code == 2 and "cpu_percentile" in res.err
