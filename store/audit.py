@@ -90,8 +90,8 @@ def append(
     row = session.execute(
         text("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, last_hash")
     ).one_or_none()
-    if row is None:  # pragma: no cover - wiring error: open the store through store.proposals.open_store
-        raise RuntimeError("audit chain head missing: call store.audit.ensure_head first")
+    if row is None:  # pragma: no cover - wiring error: a database opened without its migrations
+        raise RuntimeError("audit chain head missing: open the database with store.db.open_engine")
     seq, prev = int(row[0]), str(row[1])
     when = (at or datetime.now(UTC)).astimezone(UTC).isoformat()
     payload = canonical_json(data or {})

@@ -75,11 +75,11 @@ def focus_sample() -> Path:
 @pytest.fixture(scope="session")
 def pg_url() -> str:
     """The PostgreSQL server of the development machines; tests fail loudly when it is down."""
-    import psycopg2
+    import psycopg
 
     try:
-        psycopg2.connect(PG_URL, connect_timeout=3).close()
-    except psycopg2.OperationalError as exc:
+        psycopg.connect(PG_URL, connect_timeout=3).close()
+    except psycopg.OperationalError as exc:
         pytest.fail(
             "PostgreSQL at 127.0.0.1:5432 (database test) is not reachable; start it with "
             f"`pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start` ({exc})"
@@ -90,9 +90,9 @@ def pg_url() -> str:
 @pytest.fixture
 def pg_table_name(pg_url: str) -> Iterator[str]:
     """A unique table name on PostgreSQL, dropped afterwards."""
-    import psycopg2
+    import psycopg
 
     name = f"cost_facts_{uuid.uuid4().hex[:10]}"
     yield name
-    with psycopg2.connect(pg_url) as conn, conn.cursor() as cur:
-        cur.execute(f'DROP TABLE IF EXISTS "{name}"')
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute(f'DROP TABLE IF EXISTS "{name}"')

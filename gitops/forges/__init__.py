@@ -1,11 +1,22 @@
-"""Forges by name: ``local`` (a git repository on disk) and ``github`` (PyGithub)."""
+"""Forges by name: ``local`` (a git repository on disk) and ``github`` (PyGithub); each publishes
+a branch with its PR and reports the PR's status (open | merged | closed)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 from domain.errors import ConfigError
-from gitops.forges.base import FileContent, Forge, ForgeConfig, PublishRequest, PublishResult, safe_repo_path
+from gitops.forges.base import (
+    FileContent,
+    Forge,
+    ForgeConfig,
+    PublishRequest,
+    PublishResult,
+    PullRequestStatus,
+    UnknownPullRequest,
+    redact,
+    safe_repo_path,
+)
 
 
 def _local(config: ForgeConfig) -> Forge:
@@ -42,6 +53,9 @@ __all__ = [
     "ForgeConfig",
     "PublishRequest",
     "PublishResult",
+    "PullRequestStatus",
+    "UnknownPullRequest",
     "get_forge",
+    "redact",
     "safe_repo_path",
 ]

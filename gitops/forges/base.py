@@ -1,4 +1,5 @@
-"""What every forge does: put one commit on a deterministic branch and open or update its PR.
+"""What every forge does: put one commit on a deterministic branch and open or update its PR,
+and later tell whether that PR is still open, merged or closed unmerged.
 
 A forge is idempotent by construction: the branch name is fixed per target, an existing branch
 is moved (not duplicated), an existing open PR for the branch is edited (not opened again) and
@@ -7,12 +8,15 @@ the bot comment is found by its hidden marker. Running ``publish`` twice gives o
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
+from enum import StrEnum
 from pathlib import Path
 from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from domain.errors import InputError
+from domain.errors import ExternalError, InputError
 
 
 class ForgeConfig(BaseModel):
@@ -76,12 +80,42 @@ class PublishResult(BaseModel):
     branch_updated: bool = Field(description="False when the branch already held exactly this change")
 
 
+class PullRequestStatus(StrEnum):
+    """Where a published branch's pull request stands on the forge."""
+
+    open = "open"
+    merged = "merged"
+    closed = "closed"  # closed unmerged (or, on the local forge, the branch deleted unmerged)
+
+
+class UnknownPullRequest(ExternalError):
+    """The forge has no pull request for the branch (it was never published there)."""
+
+
 class Forge(Protocol):
     name: str
 
     def publish(self, request: PublishRequest) -> PublishResult:
         """Create or update the branch and its PR; safe to repeat."""
         ...
+
+    def status(self, branch: str) -> PullRequestStatus:
+        """open | merged | closed for the PR of ``branch``; ``UnknownPullRequest`` when the
+        forge never had one. Reads only."""
+        ...
+
+
+# Token shapes GitHub issues (classic, fine-grained, OAuth, app installation, refresh…).
+_TOKEN_SHAPES = re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{16,}|github_pat_[A-Za-z0-9_]{20,})\b")
+REDACTED = "***"
+
+
+def redact(message: str, secrets: Iterable[str | None] = ()) -> str:
+    """``message`` with every given secret and anything shaped like a GitHub token as ``***``:
+    a forge or proxy may echo the request (and its Authorization header) in an error."""
+    for secret in sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True):
+        message = message.replace(secret, REDACTED)
+    return _TOKEN_SHAPES.sub(REDACTED, message)
 
 
 def safe_repo_path(path: str) -> str:

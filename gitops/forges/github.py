@@ -8,6 +8,9 @@ edited in place. ``base_url`` points at GitHub Enterprise (``https://HOST/api/v3
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from typing import TypeVar
+from urllib.parse import urlsplit
 
 import requests
 from github import Auth, Github, GithubException, InputGitTreeElement
@@ -19,9 +22,41 @@ from github.Repository import Repository
 from urllib3.util.retry import Retry
 
 from domain.errors import ConfigError, ExternalError
-from gitops.forges.base import ForgeConfig, PublishRequest, PublishResult, safe_repo_path
+from gitops.forges.base import (
+    ForgeConfig,
+    PublishRequest,
+    PublishResult,
+    PullRequestStatus,
+    UnknownPullRequest,
+    redact,
+    safe_repo_path,
+)
 
 _REPO_NAME = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+T = TypeVar("T")
+
+
+def api_base_url(url: str) -> str:
+    """``COSTPILOT_GITHUB_BASE_URL`` checked: http(s), a host, a numeric port if any, no spaces
+    (PyGithub would fail on anything else with an ``AttributeError`` deep inside)."""
+    example = "e.g. https://api.github.com or https://HOST/api/v3"
+    try:
+        parts = urlsplit(url.strip())
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError:  # a port that is not a number
+        parts, port_ok = None, False
+    if (
+        parts is None
+        or not port_ok
+        or parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or any(ch.isspace() for ch in url.strip())
+        or parts.query
+        or parts.fragment
+    ):
+        shown = redact(re.sub(r"//[^/@]*@", "//***@", url))  # never echo credentials in a URL
+        raise ConfigError(f"COSTPILOT_GITHUB_BASE_URL: {shown!r} is not an http(s) API URL ({example})")
+    return url.strip().rstrip("/")
 
 
 def _auth(config: ForgeConfig) -> Auth.Auth:
@@ -49,7 +84,7 @@ class GitHubForge:
         if not _REPO_NAME.match(config.repo):
             raise ConfigError(f"COSTPILOT_GITOPS_REPO: {config.repo!r} is not OWNER/NAME")
         self.config = config
-        self.base_url = config.github_base_url.rstrip("/")
+        self.base_url = api_base_url(config.github_base_url)
         # Only idempotent requests are retried (urllib3's default method list): a retried POST
         # could open a second PR, and the next run's lookup by branch already covers that case.
         retry = Retry(total=config.retries, backoff_factor=0.1, status_forcelist=(500, 502, 503, 504))
@@ -65,31 +100,55 @@ class GitHubForge:
 
     def publish(self, request: PublishRequest) -> PublishResult:
         """Branch from the base SHA, one commit with the files, open or update the PR, labels, comment."""
+        return self._call(self._publish, request)
+
+    def status(self, branch: str) -> PullRequestStatus:
+        """The PR whose head is ``branch``: open if one is open, else the newest one merged or
+        closed; ``UnknownPullRequest`` when the branch never had a PR."""
+        return self._call(self._status, branch)
+
+    def _call(self, step: Callable[..., T], *args: object) -> T:
+        """Run ``step`` and turn every GitHub or network failure into one ``ExternalError`` line,
+        with the credentials redacted (a server or proxy may echo them)."""
         try:
-            return self._publish(request)
+            return step(*args)
         except BadCredentialsException as exc:
-            raise ExternalError(
+            message = (
                 f"GitHub refused the credentials ({exc.status} Bad credentials) at {self.base_url} "
                 f"while {self._step} {self.config.repo}"
-            ) from None
+            )
         except UnknownObjectException as exc:
-            raise ExternalError(
-                f"GitHub 404 while {self._step} {self.config.repo}: {_message(exc)}"
-            ) from None
+            message = f"GitHub 404 while {self._step} {self.config.repo}: {_message(exc)}"
         except GithubException as exc:
-            raise ExternalError(
-                f"GitHub {exc.status} while {self._step} {self.config.repo}: {_message(exc)}"
-            ) from None
+            message = f"GitHub {exc.status} while {self._step} {self.config.repo}: {_message(exc)}"
         except requests.exceptions.RetryError:
-            raise ExternalError(
+            message = (
                 f"GitHub kept answering 5xx at {self.base_url} while {self._step} {self.config.repo} "
                 f"(gave up after {self.config.retries} retries)"
-            ) from None
+            )
         except requests.RequestException as exc:
-            reason = type(exc).__name__
-            raise ExternalError(
-                f"GitHub unreachable at {self.base_url} while {self._step}: {reason}"
-            ) from None
+            message = f"GitHub unreachable at {self.base_url} while {self._step}: {type(exc).__name__}"
+        raise ExternalError(redact(message, self._secrets())) from None
+
+    def _secrets(self) -> list[str | None]:
+        # A GitHub App's installation token (``ghs_…``) is caught by ``redact``'s token shapes.
+        return [self.config.token.get_secret_value() if self.config.token else None]
+
+    def _status(self, branch: str) -> PullRequestStatus:
+        self._step = "reading"
+        repo = self.client.get_repo(self.config.repo)
+        self._step = f"looking up the pull request of {branch} in"
+        pulls = repo.get_pulls(
+            state="all", head=f"{repo.owner.login}:{branch}", sort="created", direction="desc"
+        )
+        newest = None
+        for pr in pulls:
+            if pr.state == "open":
+                return PullRequestStatus.open
+            newest = newest or pr
+        if newest is None:
+            raise UnknownPullRequest(f"GitHub has no pull request for {branch} in {self.config.repo}")
+        return PullRequestStatus.merged if newest.merged_at is not None else PullRequestStatus.closed
 
     def _publish(self, request: PublishRequest) -> PublishResult:
         self._step = "reading"

@@ -3,6 +3,10 @@
 Only git plumbing is used (a throw-away index file, ``hash-object``, ``write-tree``,
 ``commit-tree``, ``update-ref``), so the repository's working tree, its index and its current
 branch are never touched, and nothing is pushed.
+
+Each published commit is also kept under ``refs/costpilot/published/<branch>`` (outside
+``refs/heads``, so ``git branch`` does not list it and ``git branch -D`` leaves it): that is how
+``status`` tells a branch deleted unmerged ("closed") from one costpilot never published.
 """
 
 from __future__ import annotations
@@ -13,9 +17,17 @@ import tempfile
 from pathlib import Path
 
 from domain.errors import ConfigError, ExternalError
-from gitops.forges.base import ForgeConfig, PublishRequest, PublishResult, safe_repo_path
+from gitops.forges.base import (
+    ForgeConfig,
+    PublishRequest,
+    PublishResult,
+    PullRequestStatus,
+    UnknownPullRequest,
+    safe_repo_path,
+)
 
 ZERO_OID = "0" * 40
+PUBLISHED = "refs/costpilot/published/"
 _IDENTITY = {
     "GIT_AUTHOR_NAME": "costpilot",
     "GIT_AUTHOR_EMAIL": "costpilot@localhost",
@@ -61,8 +73,11 @@ class LocalForge:
         return self._git("rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")
 
     def _branch_tip(self, branch: str) -> str | None:
+        return self._ref(f"refs/heads/{branch}")
+
+    def _ref(self, ref: str) -> str | None:
         proc = subprocess.run(
-            ["git", "-C", str(self.path), "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}"],
+            ["git", "-C", str(self.path), "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"],
             capture_output=True,
             text=True,
             check=False,
@@ -120,6 +135,7 @@ class LocalForge:
         if tip is not None and self._git("rev-parse", f"{tip}^{{tree}}") == tree:
             parents = self._git("rev-list", "--parents", "-n", "1", tip).split()[1:]
             if parents == [base]:
+                self._git("update-ref", PUBLISHED + request.branch, tip)
                 return PublishResult(
                     forge=self.name,
                     branch=request.branch,
@@ -131,6 +147,7 @@ class LocalForge:
         commit = self._git("commit-tree", "--no-gpg-sign", tree, "-p", base, "-m", commit_message(request))
         # Compare-and-swap: a concurrent writer moving the branch makes this fail instead of losing work.
         self._git("update-ref", f"refs/heads/{request.branch}", commit, tip or ZERO_OID)
+        self._git("update-ref", PUBLISHED + request.branch, commit)
         return PublishResult(
             forge=self.name,
             branch=request.branch,
@@ -139,6 +156,37 @@ class LocalForge:
             created=tip is None,
             branch_updated=True,
         )
+
+    def status(self, branch: str) -> PullRequestStatus:
+        """merged when the branch's commit is in the base branch (an ancestor of its tip, or an
+        equivalent patch there: a squash or rebase merge); closed when the branch was deleted
+        unmerged; open otherwise."""
+        tip = self._branch_tip(branch)
+        commit = tip or self._ref(PUBLISHED + branch)
+        if commit is None:
+            raise UnknownPullRequest(
+                f"no pull request for {branch} in {self.path}: costpilot never published it"
+            )
+        base_rev = self.base_branch or "HEAD"
+        base = self._ref(base_rev)
+        if base is None:
+            raise ExternalError(f"base {base_rev!r} not found in {self.path}")
+        if self._in_base(commit, base):
+            return PullRequestStatus.merged
+        return PullRequestStatus.open if tip is not None else PullRequestStatus.closed
+
+    def _in_base(self, commit: str, base: str) -> bool:
+        ancestor = subprocess.run(
+            ["git", "-C", str(self.path), "merge-base", "--is-ancestor", commit, base],
+            capture_output=True,
+            check=False,
+        )
+        if ancestor.returncode == 0:
+            return True
+        fork = self._git("merge-base", commit, base)
+        # ``git cherry`` marks with "-" each branch commit whose patch the base already has.
+        marks = [line[:1] for line in self._git("cherry", base, commit, fork).splitlines()]
+        return bool(marks) and all(mark == "-" for mark in marks)
 
     def _is_symbolic_head(self) -> bool:
         proc = subprocess.run(

@@ -604,11 +604,11 @@ def test_scan_approve_and_verify_on_postgresql(  # type: ignore[no-untyped-def]
 ) -> None:
     import uuid
 
-    import psycopg2
+    import psycopg
 
     schema = f"cp_cli_{uuid.uuid4().hex[:10]}"
-    with psycopg2.connect(pg_url) as conn, conn.cursor() as cur:
-        cur.execute(f'CREATE SCHEMA "{schema}"')
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
     try:
         monkeypatch.setenv("COSTPILOT_DATABASE_URL", f"{pg_url}?options=-csearch_path%3D{schema}")
         pid = awaiting_id(scan_json(run_cli), "api")
@@ -624,8 +624,8 @@ def test_scan_approve_and_verify_on_postgresql(  # type: ignore[no-untyped-def]
         verify = run_cli("audit", "verify")
         assert verify.code == 0 and verify.out == "audit log intact: 6 events\n"
     finally:
-        with psycopg2.connect(pg_url) as conn, conn.cursor() as cur:
-            cur.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        with psycopg.connect(pg_url, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
 # ----- untagged workloads (enforce-cost-tags) and findings the playbooks cannot plan -----

@@ -2,8 +2,10 @@
 
 Only what costpilot's GitHub forge calls is served: repository, Git Data API (blobs, trees,
 commits, refs — implemented with git plumbing in the bare repo, so hashes are real git hashes),
-pulls, labels, issue comments and GitHub App installation tokens. Every call is recorded;
-``fail()`` injects an HTTP error for matching requests. Runs on a free loopback port.
+pulls (opened, edited, closed, merged — a real merge or squash commit on the base branch),
+branch deletion, labels, issue comments and GitHub App installation tokens. Every call is
+recorded; ``fail()`` injects an HTTP error for matching requests (its message may echo the
+request's Authorization header, as a misbehaving proxy would). Runs on a free loopback port.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import subprocess
 import tempfile
 import threading
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -70,6 +73,11 @@ class Fault:
     path: re.Pattern[str]
     status: int
     times: int
+    message: str | None = None  # may contain {authorization}
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass
@@ -123,9 +131,29 @@ class GitHubStandin:
     def api(self) -> str:
         return f"{self.base_url}/repos/{self.owner}/{self.name}"
 
-    def fail(self, method: str, path_regex: str, status: int, times: int = 1) -> None:
-        """The next ``times`` matching requests answer ``status``."""
-        self.faults.append(Fault(method, re.compile(path_regex), status, times))
+    def fail(
+        self, method: str, path_regex: str, status: int, times: int = 1, message: str | None = None
+    ) -> None:
+        """The next ``times`` matching requests answer ``status`` (with ``message``, in which
+        ``{authorization}`` becomes the request's Authorization header)."""
+        self.faults.append(Fault(method, re.compile(path_regex), status, times, message))
+
+    # ----- what people do on GitHub (same handlers as the HTTP routes) -----
+    def merge(self, number: int, method: str = "merge") -> str:
+        """Merge PR ``number`` into its base like the merge button; returns the new base tip."""
+        with self.lock:
+            status, payload = self._merge_pull(str(number), body={"merge_method": method})
+        assert status == 200, payload
+        return str(payload["sha"])
+
+    def close(self, number: int) -> None:
+        with self.lock:
+            self._patch_pull(str(number), body={"state": "closed"})
+
+    def delete_branch(self, branch: str) -> None:
+        with self.lock:
+            status, payload = self._delete_ref(branch)
+        assert status == 204, payload
 
     def calls_to(self, method: str, fragment: str) -> list[tuple[str, str, Any]]:
         return [c for c in self.calls if c[0] == method and fragment in c[1]]
@@ -142,6 +170,8 @@ class GitHubStandin:
             self.calls.append((req.command, path, body))
             status, payload = self._dispatch(req, path, query, body)
         data = json.dumps(payload).encode()
+        if status == 204:
+            data = b""
         req.send_response(status)
         req.send_header("Content-Type", "application/json; charset=utf-8")
         req.send_header("Content-Length", str(len(data)))
@@ -154,7 +184,11 @@ class GitHubStandin:
         for fault in self.faults:
             if fault.times > 0 and fault.method == req.command and fault.path.search(path):
                 fault.times -= 1
-                return fault.status, {"message": f"stand-in fault {fault.status}"}
+                auth_header = req.headers.get("Authorization", "")
+                text = (fault.message or "stand-in fault {status}").format(
+                    authorization=auth_header, status=fault.status
+                )
+                return fault.status, {"message": text}
         auth = req.headers.get("Authorization", "")
         m = re.fullmatch(r"/app/installations/(\d+)/access_tokens", path)
         if m and req.command == "POST":
@@ -194,9 +228,12 @@ class GitHubStandin:
             ("POST", r"/git/commits", self._post_commit),
             ("POST", r"/git/refs", self._post_ref),
             ("PATCH", r"/git/refs/heads/(.+)", self._patch_ref),
+            ("DELETE", r"/git/refs/heads/(.+)", self._delete_ref),
             ("GET", r"/pulls", self._list_pulls),
             ("POST", r"/pulls", self._post_pull),
+            ("GET", r"/pulls/(\d+)", self._get_pull),
             ("PATCH", r"/pulls/(\d+)", self._patch_pull),
+            ("PUT", r"/pulls/(\d+)/merge", self._merge_pull),
             ("POST", r"/issues/(\d+)/labels", self._post_labels),
             ("GET", r"/issues/(\d+)/comments", self._list_comments),
             ("POST", r"/issues/(\d+)/comments", self._post_comment),
@@ -243,6 +280,10 @@ class GitHubStandin:
             "html_url": f"https://github.test/{self.owner}/{self.name}/pull/{number}",
             "issue_url": f"{self.api}/issues/{number}",
             "state": pr["state"],
+            "merged": pr["merged_at"] is not None,
+            "merged_at": pr["merged_at"],
+            "closed_at": pr["closed_at"],
+            "merge_commit_sha": pr.get("merge_commit_sha"),
             "title": pr["title"],
             "body": pr["body"],
             "labels": [{"name": name} for name in pr["labels"]],
@@ -325,12 +366,16 @@ class GitHubStandin:
 
     def _list_pulls(self, *, query: dict[str, str], **_: Any) -> tuple[int, Any]:
         head = query.get("head", "")
+        state = query.get("state", "open")
+        # GitHub's default order: newest first when sorting by creation (the only sort here).
+        newest_first = query.get("direction", "desc" if query.get("sort", "created") == "created" else "asc")
+        numbers = sorted(self.pulls, reverse=newest_first == "desc")
         result = [
             self._pull_json(n)
-            for n, pr in sorted(self.pulls.items())
-            if pr["state"] == query.get("state", "open")
-            and (not head or f"{self.owner}:{pr['head']}" == head)
-            and (not query.get("base") or pr["base"] == query["base"])
+            for n in numbers
+            if state in ("all", self.pulls[n]["state"])
+            and (not head or f"{self.owner}:{self.pulls[n]['head']}" == head)
+            and (not query.get("base") or self.pulls[n]["base"] == query["base"])
         ]
         return 200, result
 
@@ -347,15 +392,49 @@ class GitHubStandin:
             "base": body["base"],
             "state": "open",
             "labels": [],
+            "merged_at": None,
+            "closed_at": None,
         }
         return 201, self._pull_json(number)
 
+    def _get_pull(self, number: str, **_: Any) -> tuple[int, Any]:
+        if int(number) not in self.pulls:
+            return 404, {"message": "Not Found"}
+        return 200, self._pull_json(int(number))
+
     def _patch_pull(self, number: str, *, body: Any, **_: Any) -> tuple[int, Any]:
         pr = self.pulls[int(number)]
+        if body.get("state") == "open" and pr["merged_at"] is not None:
+            return 422, {"message": "Validation Failed: pull request is merged"}
         for key in ("title", "body", "state"):
             if key in body:
                 pr[key] = body[key]
+        if "state" in body:
+            pr["closed_at"] = now_iso() if body["state"] == "closed" else None
         return 200, self._pull_json(int(number))
+
+    def _merge_pull(self, number: str, *, body: Any, **_: Any) -> tuple[int, Any]:
+        """The merge button: a merge commit (two parents) or a squash commit (one) on the base,
+        holding the head's tree; the PR is then closed and merged."""
+        pr = self.pulls.get(int(number))
+        if pr is None or pr["state"] != "open":
+            return 405, {"message": "Pull Request is not mergeable"}
+        head, base = self.branch_sha(pr["head"]), self.branch_sha(pr["base"])
+        if head is None or base is None:
+            return 422, {"message": "Head or base branch is missing"}
+        tree = git(self.repo_path, "rev-parse", f"{head}^{{tree}}")
+        method = (body or {}).get("merge_method", "merge")
+        parents = ["-p", base, "-p", head] if method == "merge" else ["-p", base]
+        sha = git(self.repo_path, "commit-tree", tree, *parents, "-m", f"Merge pull request #{number}")
+        git(self.repo_path, "update-ref", f"refs/heads/{pr['base']}", sha, base)
+        pr.update(state="closed", merged_at=now_iso(), closed_at=now_iso(), merge_commit_sha=sha)
+        return 200, {"sha": sha, "merged": True, "message": "Pull Request successfully merged"}
+
+    def _delete_ref(self, branch: str, **_: Any) -> tuple[int, Any]:
+        if self.branch_sha(branch) is None:
+            return 422, {"message": "Reference does not exist"}
+        git(self.repo_path, "update-ref", "-d", f"refs/heads/{branch}")
+        return 204, None
 
     def _post_labels(self, number: str, *, body: Any, **_: Any) -> tuple[int, Any]:
         names = body["labels"] if isinstance(body, dict) else body

@@ -161,10 +161,7 @@ def pg_database(pg_url: str) -> Any:
 
 
 def _driver_url(url: str) -> str:
-    import importlib.util
-
-    driver = "psycopg" if importlib.util.find_spec("psycopg") else "psycopg2"
-    return url.replace("postgresql://", f"postgresql+{driver}://", 1)
+    return url.replace("postgresql://", "postgresql+psycopg://", 1)
 
 
 @pytest.mark.postgres

@@ -1,4 +1,5 @@
-"""Fixtures for the proposal store: engines on SQLite and PostgreSQL, and change builders."""
+"""Fixtures for the state store: engines on SQLite and PostgreSQL (a schema of its own per test,
+dropped afterwards), and change builders."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 from sqlalchemy.engine import Engine
 from store_samples import make_change, make_report
@@ -20,18 +22,22 @@ def sqlite_engine(tmp_path: Path) -> Engine:
 
 
 @pytest.fixture
-def postgres_engine(pg_url: str) -> Iterator[Engine]:
-    """A store in a schema of its own on the shared PostgreSQL server, dropped afterwards."""
-    import psycopg2
-
+def pg_schema_url(pg_url: str) -> Iterator[str]:
+    """The URL of an empty schema of its own on the shared PostgreSQL server (dropped after)."""
     schema = f"cp_test_{uuid.uuid4().hex[:10]}"
-    with psycopg2.connect(pg_url) as conn, conn.cursor() as cur:
-        cur.execute(f'CREATE SCHEMA "{schema}"')
-    engine = open_store(f"{pg_url}?options=-csearch_path%3D{schema}")
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    yield f"{pg_url}?options=-csearch_path%3D{schema}"
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture
+def postgres_engine(pg_schema_url: str) -> Iterator[Engine]:
+    """A migrated store in a schema of its own."""
+    engine = open_store(pg_schema_url)
     yield engine
     engine.dispose()
-    with psycopg2.connect(pg_url) as conn, conn.cursor() as cur:
-        cur.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -76,6 +76,17 @@ class ProposalLifecycle(RuleBasedStateMachine):
                 now=self.now,
             )
 
+    @rule(pick=st.integers(0, 20), merged=st.booleans())
+    def forge_reports(self, pick: int, merged: bool) -> None:
+        """The forge says the PR was merged or closed (only a pr_opened proposal moves)."""
+        ids = self._ids()
+        if ids:
+            pid = ids[pick % len(ids)]
+            before = store.get(self.engine, pid).state
+            mark = store.mark_merged if merged else store.mark_closed
+            moved = mark(self.engine, pid, actor="costpilot", now=self.now)
+            assert moved == (before is ProposalState.pr_opened)
+
     @rule(hours=st.integers(1, 30))
     def time_passes(self, hours: int) -> None:
         self.now += timedelta(hours=hours)
@@ -94,7 +105,7 @@ class ProposalLifecycle(RuleBasedStateMachine):
             for before, after in zip(states, states[1:], strict=False):
                 assert ProposalState(after) in TRANSITIONS[ProposalState(before)], states
             assert ProposalState(states[-1]) is p.state
-            if p.state in (ProposalState.approved, ProposalState.pr_opened):
+            if p.state in (ProposalState.approved, ProposalState.pr_opened, ProposalState.merged):
                 assert p.approved_by == "U1"
         assert audit.verify(self.engine).ok
 
