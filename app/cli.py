@@ -48,6 +48,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "budget",
     "rightsize",
     "remediation",
+    "ask",
     "sample",
     "demo",
 )

@@ -41,6 +41,8 @@ class Deps:
 
     settings: Settings
     clock: Callable[[], datetime] = utc_now
+    # Per-process memo of derived read-only facts (the catalog of dimension values …).
+    cache: dict[str, Any] = field(default_factory=dict, repr=False)
     _closers: list[Callable[[], None]] = field(default_factory=list, repr=False)
 
     # ----- time -----

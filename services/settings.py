@@ -38,6 +38,7 @@ class Settings(BaseSettings):
         None, description="cost facts; default DuckDB in the workspace; any Ibis URL (postgresql://…)"
     )
     llm: str | None = Field(None, description="unset → offline planner; openai:MODEL, anthropic:MODEL…")
+    llm_base_url: str | None = Field(None, description="any OpenAI-compatible server for COSTPILOT_LLM")
     forge: Literal["local", "github"] = "local"
     gitops_repo: str | None = Field(None, description="local path, or OWNER/NAME on GitHub")
     github_base_url: str = "https://api.github.com"

@@ -33,6 +33,27 @@ def connect_duckdb(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnec
     return con
 
 
+def connect_reader(path: Path) -> duckdb.DuckDBPyConnection:
+    """A read-only connection (many processes may read while one ingests; a process that holds
+    the Ibis backend may open more). Readers check ``table_exists`` before querying a table that
+    an ingest may not have created yet."""
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+    except duckdb.Error as exc:
+        raise DataError(f"{path}: cannot open the warehouse ({str(exc).splitlines()[0]})") from None
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET enable_progress_bar = false")
+    return con
+
+
+def table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    rows = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = ? AND table_schema = 'main'",
+        [name],
+    ).fetchall()  # fetch to the end: DuckDB refuses new work while a result is unfinished
+    return bool(rows and rows[0][0])
+
+
 @contextmanager
 def load_transaction(con: duckdb.DuckDBPyConnection, source: Path, scratch: Path) -> Iterator[None]:
     """All-or-nothing load of one file: commit, or roll back and remove the half-written
@@ -59,8 +80,15 @@ def open_backend(target: Path | str) -> ibis.BaseBackend:
     path = Path(text)
     if not path.exists():
         raise DataError(f"{path}: no warehouse yet; run `costpilot ingest focus PATH` first")
-    # Make sure the tables exist (an empty warehouse answers with zero rows, not an error).
-    connect_duckdb(path).close()
+    # Make sure the tables exist (an empty warehouse answers with zero rows, not an error); a
+    # read-only look first, so a process already reading the file is not refused.
+    probe = connect_reader(path)
+    try:
+        ready = table_exists(probe, "cost_facts")
+    finally:
+        probe.close()
+    if not ready:
+        connect_duckdb(path).close()
     backend = ibis.duckdb.connect(str(path), read_only=True)
     backend.raw_sql("SET TimeZone = 'UTC'")
     return backend

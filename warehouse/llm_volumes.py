@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-from warehouse.connection import connect_duckdb
+from warehouse.connection import connect_reader, table_exists
 from warehouse.facts import FACT_TABLE
 
 
@@ -28,8 +28,10 @@ def token_volumes(warehouse_path: Path, start: date, end: date) -> list[TokenVol
     """Volumes of LLM rows with ChargePeriodStart in [start, end] (days included)."""
     if not warehouse_path.exists():
         return []
-    con = connect_duckdb(warehouse_path)
+    con = connect_reader(warehouse_path)
     try:
+        if not table_exists(con, FACT_TABLE):
+            return []
         rows = con.execute(
             f"""SELECT feature, x_model, sum(coalesce(x_prompt_tokens, 0)), sum(coalesce(x_completion_tokens, 0)),
                        sum(coalesce(x_cache_read_tokens, 0)), sum(coalesce(x_cache_creation_tokens, 0)),
@@ -52,8 +54,10 @@ def llm_data_end(warehouse_path: Path) -> date | None:
     """Day of the latest LLM row (None when there are none)."""
     if not warehouse_path.exists():
         return None
-    con = connect_duckdb(warehouse_path)
+    con = connect_reader(warehouse_path)
     try:
+        if not table_exists(con, FACT_TABLE):
+            return None
         row = con.execute(
             f"SELECT max(ChargePeriodStart)::DATE FROM {FACT_TABLE} WHERE x_model IS NOT NULL"
         ).fetchone()

@@ -128,6 +128,25 @@ def spend_breakdown(
     )
 
 
+def distinct_values(
+    backend: ibis.BaseBackend, name: str, limit: int = 500, table: str = FACT_TABLE
+) -> list[str]:
+    """The distinct values of a dimension (``(none)`` left out), most spend first."""
+    t = facts(backend, table)
+    column = resolve_dimension(name, t.columns)
+    if column in TIME_DIMENSIONS or column not in t.columns:
+        return []
+    value = t[column].cast("string").name("value")
+    agg = (
+        t.filter(t[column].notnull())
+        .group_by(value)
+        .aggregate(cost=t.EffectiveCost.sum())
+        .order_by(ibis.desc("cost"))
+        .limit(limit)
+    )
+    return [str(r["value"]) for r in to_arrow(backend, agg).to_pylist() if r["value"] not in (None, "")]
+
+
 def daily_costs(
     backend: ibis.BaseBackend,
     period: Period,

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import duckdb
 
-from warehouse.connection import connect_duckdb
+from warehouse.connection import connect_reader, table_exists
 from warehouse.facts import FACT_TABLE
 
 CPU_UNIT = "vCPU-Hours"
@@ -31,8 +31,10 @@ def bill_unit_prices(warehouse_path: Path, cluster: str | None = None, days: int
     """Prices from the bill, or None when it has no priced vCPU-hour and GiB-hour rows."""
     if not warehouse_path.exists():
         return None
-    con = connect_duckdb(warehouse_path)
+    con = connect_reader(warehouse_path)
     try:
+        if not table_exists(con, FACT_TABLE):
+            return None
         for scope_cluster in ([cluster] if cluster else []) + [None]:
             found = _query(con, scope_cluster, days)
             if found:

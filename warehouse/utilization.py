@@ -21,7 +21,7 @@ from pathlib import Path
 import duckdb
 
 from domain.errors import FileRejected
-from warehouse.connection import connect_duckdb, load_transaction
+from warehouse.connection import connect_duckdb, connect_reader, load_transaction, table_exists
 from warehouse.facts import INGESTS_TABLE
 from warehouse.files import file_sha256, sniff_format
 from warehouse.ingest_models import IngestReport, IngestResult, IngestStatus
@@ -298,8 +298,10 @@ def sample_count(warehouse_path: Path) -> int:
     """Rows stored in ``utilization_samples`` (0 when there is no warehouse yet)."""
     if not warehouse_path.exists():
         return 0
-    con = open_samples(warehouse_path)
+    con = connect_reader(warehouse_path)
     try:
+        if not table_exists(con, SAMPLES_TABLE):
+            return 0
         (count,) = con.execute(f"SELECT count(*) FROM {SAMPLES_TABLE}").fetchone()  # type: ignore[misc]
         return int(count)
     finally:
@@ -309,8 +311,12 @@ def sample_count(warehouse_path: Path) -> int:
 def container_usage(warehouse_path: Path, since: datetime, until: datetime) -> list[dict[str, object]]:
     """Per workload container over [since, until): samples, CPU p95/max (cores), memory peak
     (bytes), average replicas, latest requests, first/last sample. Init containers left out."""
-    con = open_samples(warehouse_path)
+    if not warehouse_path.exists():
+        return []
+    con = connect_reader(warehouse_path)
     try:
+        if not table_exists(con, SAMPLES_TABLE):
+            return []
         cur = con.execute(
             f"""SELECT cluster, namespace, workload_kind AS kind, workload, container,
                    count(*) AS samples, quantile_cont(cpu_cores, 0.95) AS cpu_p95, max(cpu_cores) AS cpu_max,
@@ -330,9 +336,11 @@ def container_usage(warehouse_path: Path, since: datetime, until: datetime) -> l
 
 
 def sample_namespaces(warehouse_path: Path, since: datetime, until: datetime) -> list[str]:
-    """Namespaces with samples in [since, until), sorted (to tell a mistyped --namespace apart)."""
-    con = open_samples(warehouse_path)
+    """Namespaces with samples in [since, until), sorted (to tell a mistyped namespace apart)."""
+    con = connect_reader(warehouse_path)
     try:
+        if not table_exists(con, SAMPLES_TABLE):
+            return []
         rows = con.execute(
             f"SELECT DISTINCT namespace FROM {SAMPLES_TABLE} WHERE timestamp >= ? AND timestamp < ? ORDER BY 1",
             [since.replace(tzinfo=None), until.replace(tzinfo=None)],

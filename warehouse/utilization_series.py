@@ -26,7 +26,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from domain.errors import DataError, FileRejected
-from warehouse.utilization import KEY_COLUMNS, NUMERIC_OPTIONAL, SAMPLES_TABLE, open_samples
+from warehouse.connection import connect_reader, table_exists
+from warehouse.utilization import KEY_COLUMNS, NUMERIC_OPTIONAL, SAMPLES_TABLE
 
 SeriesKey = tuple[str, str, str, str, str, str, str]  # KEY_COLUMNS + container_type
 VALUE_COLUMNS: tuple[str, ...] = ("cpu_cores", "memory_bytes", *NUMERIC_OPTIONAL)
@@ -323,8 +324,12 @@ def chunks_from_parquet(
 
 
 def warehouse_time_range(warehouse_path: Path) -> tuple[datetime, datetime] | None:
-    con = open_samples(warehouse_path)
+    if not warehouse_path.exists():
+        return None
+    con = connect_reader(warehouse_path)
     try:
+        if not table_exists(con, SAMPLES_TABLE):
+            return None
         row = con.execute(f"SELECT min(timestamp), max(timestamp) FROM {SAMPLES_TABLE}").fetchone()
     finally:
         con.close()
@@ -341,8 +346,10 @@ def chunks_from_warehouse(
     sort_in_memory: bool = False,
 ) -> Iterator[SeriesChunk]:
     """Chunks from ``utilization_samples`` (sorted by series and time in SQL, so always contiguous)."""
-    con = open_samples(warehouse_path)
+    con = connect_reader(warehouse_path)
     try:
+        if not table_exists(con, SAMPLES_TABLE):
+            return
         where, params = ["TRUE"], []
         if since is not None:
             where.append("timestamp >= ?")

@@ -44,7 +44,13 @@ def rightsize_command(
     settings: list[str] = typer.Option([], "--set", help="preset setting KEY=VALUE (repeatable)"),
     json_output: bool = typer.Option(False, "--json", help="print one JSON document"),
 ) -> None:
-    """Recommend CPU/memory requests and limits per workload container, with monthly savings."""
+    """Recommend CPU/memory requests and limits per workload container, with monthly savings.
+
+    krr-simple follows KRR's default strategy; vpa-like follows today's VPA recommender. vpa-like
+    departs from the VPA recommender on purpose in two places: it recommends native sidecars (VPA's
+    real-time feeder drops every init container, native sidecars included, while its Prometheus
+    bootstrap keeps them), and a memory interval whose first sample is 0 bytes still takes the
+    interval's later peak (VPA keeps 0 for that interval, which yields the floor for a busy container)."""
     from rich.table import Table
 
     args = {"preset": preset, "namespace": namespace, "settings": _overrides(settings)}

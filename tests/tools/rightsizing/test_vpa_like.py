@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from rightsizing_helpers import run_preset
 from utilization_factory import MI, frame, series
 
-from tools.rightsizing.vpa_like import ExpBuckets
+from tools.rightsizing.vpa_histogram import ExpBuckets
 
 DAY = 288  # 5-minute samples per day
 
@@ -57,7 +57,7 @@ def test_constant_usage_target_bounds_and_confidence() -> None:
     assert rec.evidence["memory_intervals"] == 2
 
 
-def test_cpu_samples_are_weighted_by_request_and_decayed() -> None:
+def test_cpu_samples_are_decayed() -> None:
     # Day 1 at 1.0 core, then 7 days at 0.1 core. Unweighted, 1/8 of the samples sit at 1.0 and
     # P90 would land there; with a 24h half-life the old day weighs 2^-7 and P90 stays at 0.1.
     cpu = np.concatenate([np.full(DAY, 1.0), np.full(7 * DAY, 0.1)])
@@ -124,7 +124,7 @@ def test_history_window_is_eight_days_by_default() -> None:
 
 
 def test_vectorised_percentiles_match_the_one_histogram_walk() -> None:
-    from tools.rightsizing.vpa_like import EPSILON, histogram_percentile, histogram_percentiles
+    from tools.rightsizing.vpa_histogram import EPSILON, histogram_percentile, histogram_percentiles
 
     rng = np.random.default_rng(11)
     buckets = ExpBuckets(1000.0, 0.01, 1.05)

@@ -1,0 +1,39 @@
+"""The LangGraph checkpointer in the state database: the SQLite saver (WAL, busy timeout) beside
+costpilot's tables in the workspace file, or the Postgres saver for ``postgresql://`` URLs."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from services.deps import Deps
+
+BUSY_TIMEOUT_MS = 30_000
+
+
+@contextmanager
+def open_checkpointer(deps: Deps) -> Iterator[Any]:
+    url = deps.workspace.state_db_url(deps.settings.database_url)
+    if url.startswith(("postgresql", "postgres")):
+        from langgraph.checkpoint.postgres import PostgresSaver
+
+        conn_url = url.split("://", 1)[1]
+        with PostgresSaver.from_conn_string(f"postgresql://{conn_url.split('+', 1)[-1]}") as saver:
+            saver.setup()  # idempotent: creates the checkpoint tables once
+            yield saver
+        return
+    from langgraph.checkpoint.sqlite import SqliteSaver
+
+    path = url.removeprefix("sqlite:///")
+    deps.workspace.ensure()
+    conn = sqlite3.connect(path, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000)
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        saver = SqliteSaver(conn)
+        saver.setup()
+        yield saver
+    finally:
+        conn.close()
