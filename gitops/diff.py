@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from domain.changes import FileChange
+from gitops.yaml_load import has_control_chars
 from gitops.yaml_path import Index, Key, Named, Token, doc_selector, format_path
 
 
@@ -20,8 +21,20 @@ def unified_diff(files: Iterable[FileChange]) -> str:
         for lines in (before, after):
             if lines and not lines[-1].endswith("\n"):
                 lines[-1] += "\n\\ No newline at end of file\n"
-        chunks.extend(difflib.unified_diff(before, after, f"a/{change.path}", f"b/{change.path}"))
+        chunks.extend(
+            difflib.unified_diff(before, after, header_path("a", change.path), header_path("b", change.path))
+        )
     return "".join(chunks)
+
+
+def header_path(side: str, path: str) -> str:
+    """``a/PATH`` for a diff header; a path holding a control character is quoted and escaped
+    the way git does (``"a/x\\ny.yaml"``), so it can never forge another header line."""
+    text = f"{side}/{path}"
+    if not has_control_chars(text) and '"' not in text and "\\" not in text:
+        return text
+    escaped = text.encode("unicode_escape").decode("ascii").replace('"', '\\"')
+    return f'"{escaped}"'
 
 
 def changed_fields(before_docs: list[Any], after_docs: list[Any]) -> list[str]:

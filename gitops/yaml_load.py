@@ -17,6 +17,10 @@ from gitops.yaml_path import MISSING, get_value, parse_path
 
 MAX_BYTES = 1_000_000
 MAX_DOCUMENTS = 200
+# Kubernetes objects nest ~20 deep; 64 leaves room for CRDs. Deeper input is refused before it is
+# built: Python code walking it would hit the recursion limit, and libyaml's composer crashes
+# the process (segfault) at ~10^5 levels.
+MAX_DEPTH = 64
 SAFE_LOADER = getattr(pyyaml, "CSafeLoader", pyyaml.SafeLoader)
 
 
@@ -28,10 +32,50 @@ class UnsafeYamlError(PatchError):
     """The YAML uses a construct costpilot refuses (anchors, aliases, merge keys, huge input)."""
 
 
+def _depth_bound(text: str) -> int:
+    """An upper bound of the nesting depth of ``text``, without parsing it.
+
+    Flow collections need a ``[`` or ``{`` per level. Block collections nest by indentation: along
+    any path the columns never decrease, each distinct column holds at most a mapping and the
+    sequence that is one of its values, and compact entries on one line (``- - x``, ``- k: v``)
+    add a level per leading indicator.
+    """
+    indents: set[int] = set()
+    compact = 0
+    for line in text.splitlines():
+        content = line.lstrip(" ")
+        if not content or content.startswith("#"):
+            continue
+        indents.add(len(line) - len(content))
+        indicators = _INDICATORS.match(content)
+        compact = max(compact, len(indicators.group(0).split()) if indicators else 0)
+    return text.count("[") + text.count("{") + 2 * len(indents) + 2 * compact + 2
+
+
+def _check_depth(text: str, source: str) -> None:
+    """Refuse nesting deeper than MAX_DEPTH, counted on libyaml's event stream (no recursion)."""
+    depth = 0
+    try:
+        for event in pyyaml.parse(text, Loader=SAFE_LOADER):
+            if isinstance(event, pyyaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise UnsafeYamlError(
+                        f"{source}: line {event.start_mark.line + 1}: nested deeper than {MAX_DEPTH} levels; refused"
+                    )
+            elif isinstance(event, pyyaml.CollectionEndEvent):
+                depth -= 1
+    except pyyaml.YAMLError as exc:
+        raise PatchError(f"{source}: not valid YAML: {one_line(exc)}") from exc
+
+
 def check_safe_yaml(text: str, source: str = "<yaml>") -> None:
-    """Refuse anchors/aliases, merge keys, more than MAX_BYTES or MAX_DOCUMENTS (bomb guards)."""
+    """Refuse anchors/aliases, merge keys, nesting deeper than MAX_DEPTH, more than MAX_BYTES or
+    MAX_DOCUMENTS (bomb guards)."""
     if len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
         raise UnsafeYamlError(f"{source}: larger than {MAX_BYTES} bytes; refused")
+    if _depth_bound(text) > MAX_DEPTH:
+        _check_depth(text, source)
     if (
         "&" not in text
         and "*" not in text
@@ -81,11 +125,14 @@ def load_documents(text: str, source: str = "<yaml>") -> list[Any]:
         raise PatchError(f"{source}: not valid YAML: {one_line(exc)}") from exc
     except TypeError as exc:  # an unhashable mapping key
         raise PatchError(f"{source}: not valid YAML: {one_line(exc)}") from exc
+    except RecursionError:  # the depth guard should prevent this; never a traceback if not
+        raise UnsafeYamlError(f"{source}: nested too deep; refused") from None
     finally:
         loader.dispose()
 
 
 _DOC_START = re.compile(r"^---(?:[ \t]|$)", re.M)
+_INDICATORS = re.compile(r"(?:[-?:](?: +|$))+")
 _PLAIN_INT = re.compile(r"[-+]?(?:0|[1-9][0-9]*)")
 _TRUE, _FALSE = (
     {"true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON"},
@@ -134,6 +181,14 @@ def read_field(text: str, doc: int, path: str, source: str = "<yaml>") -> Any:
     return get_value(docs[doc], parse_path(path))
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def has_control_chars(text: str) -> bool:
+    """True when ``text`` holds a control character (newline, ESC, NUL, line separators)."""
+    return _CONTROL.search(text) is not None
+
+
 def one_line(exc: Exception) -> str:
     return " ".join(str(exc).split())
 
@@ -146,8 +201,11 @@ def resolve_in_repo(repo: Path, relative: str) -> Path:
     symlinks that lead outside the repository."""
     if not relative or relative.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", relative):
         raise PatchError(f"{relative!r}: not a relative path inside the repository")
+    if _CONTROL.search(relative):
+        # A newline in a path would forge lines of a diff header, a commit or a PR body.
+        raise PatchError(f"{relative!r}: control character in the path; refused")
     parts = Path(relative).parts
-    if ".." in parts or "\x00" in relative:
+    if ".." in parts:
         raise PatchError(f"{relative}: path escapes the repository ('..')")
     root = repo.resolve()
     target = (root / relative).resolve()

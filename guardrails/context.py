@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from domain.findings import Finding, FindingKind
-from gitops.targets import RepoIndex, index_repo
+from gitops.repo import GitOpsRepo
 from guardrails.policy import Policy
 
 LastChange = Callable[[str], datetime | None] | Mapping[str, datetime]
@@ -23,8 +23,8 @@ class ValidationContext(BaseModel):
     by ``workload_key`` / ``finding_key`` (a dict, or a callable the store supplies).
     ``evidence`` adds to or overrides a finding's evidence, keyed by ``Finding.id``.
     ``rules`` limits the run to these rule ids plus the mandatory ones (None: every rule).
-    ``index`` is the parsed repo; built on first use when not given (pass one to validate many
-    changes against the same checkout).
+    ``index`` is the repository model (``gitops.repo.GitOpsRepo``); loaded on first use when not
+    given (pass one to validate many changes against the same checkout).
     """
 
     model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
@@ -35,7 +35,7 @@ class ValidationContext(BaseModel):
     evidence: dict[str, dict[str, Any]] = Field(default_factory=dict)
     last_change: LastChange | None = None
     rules: list[str] | None = None
-    index: RepoIndex | None = None
+    index: GitOpsRepo | None = None
 
     @field_validator("now")
     @classmethod
@@ -44,9 +44,10 @@ class ValidationContext(BaseModel):
             raise ValueError("now must be timezone-aware (UTC)")
         return value.astimezone(UTC)
 
-    def repo_index(self) -> RepoIndex:
+    def repo_index(self) -> GitOpsRepo:
+        """The repository model, loaded once."""
         if self.index is None:
-            object.__setattr__(self, "index", index_repo(self.repo))
+            object.__setattr__(self, "index", GitOpsRepo.load(self.repo))
         assert self.index is not None
         return self.index
 

@@ -39,9 +39,12 @@ def schema_versions() -> list[str]:
     return sorted({m.group(1) for m in found if m}, key=lambda v: tuple(int(x) for x in v.split(".")))
 
 
-def _schema_dir(version: str) -> Path | None:
-    """The newest bundled schema release not newer than ``version``."""
-    wanted = tuple(int(x) for x in version.split("."))
+def schema_dir(version: str) -> Path | None:
+    """The newest bundled schema release not newer than ``version`` (None: none is that old)."""
+    try:
+        wanted = tuple(int(x) for x in version.split("."))
+    except ValueError:
+        return None
     usable = [v for v in schema_versions() if tuple(int(x) for x in v.split(".")) <= wanted]
     if not usable or _SCHEMAS is None:
         return None
@@ -50,7 +53,7 @@ def _schema_dir(version: str) -> Path | None:
 
 @cache
 def _validator(version: str, kind: str, api_version: str, partial: bool) -> jsonschema.Validator | None:
-    folder = _schema_dir(version)
+    folder = schema_dir(version)
     if folder is None:
         return None
     group = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)
@@ -82,6 +85,26 @@ def _drop_required(node: Any) -> Any:
     return node
 
 
+@cache
+def _served(version: str) -> frozenset[tuple[str, str, str]]:
+    """(group, version, kind) of every type the bundled schema of ``version`` defines."""
+    folder = schema_dir(version)
+    if folder is None:
+        return frozenset()
+    data = json.loads((folder / "_definitions.json").read_text())
+    found = set()
+    for definition in (data.get("$defs") or data.get("definitions") or {}).values():
+        for gvk in (
+            definition.get("x-kubernetes-group-version-kind", []) if isinstance(definition, dict) else []
+        ):
+            found.add((gvk.get("group", ""), gvk.get("version", ""), gvk.get("kind", "")))
+    return frozenset(found)
+
+
+def _builtin_group(version: str, group: str) -> bool:
+    return any(g == group for g, _, _ in _served(version))
+
+
 def has_schema(doc: Any, version: str) -> bool:
     return _lookup(doc, version, False) is not None
 
@@ -100,10 +123,25 @@ def validate_object(doc: Any, version: str, partial: bool = False) -> list[str]:
     """Schema and quantity errors of one Kubernetes object ("path: message"), [] when valid.
 
     A document without a bundled schema (a CRD, a Kustomization, a values file) gives []:
-    callers check ``has_schema`` to report that it was not schema-checked.
+    callers check ``has_schema`` to report that it was not schema-checked. A document of a
+    built-in API group with no schema (``apps/v1beta1``, a kind the group does not serve) is an
+    error: the API server would refuse it. No schema at all for ``version`` raises InputError —
+    a check that cannot run must fail closed, never report "0 documents valid".
     """
+    if schema_dir(version) is None:
+        known = schema_versions()
+        raise InputError(
+            f"no bundled Kubernetes schema for version {version}"
+            + (f" (available: {known[0]}–{known[-1]})" if known else " (kubernetes-validate not installed)")
+        )
     validator = _lookup(doc, version, partial)
     errors: list[str] = []
+    if validator is None and isinstance(doc, dict):
+        api, kind = doc.get("apiVersion"), doc.get("kind")
+        if isinstance(api, str) and isinstance(kind, str):
+            group, _, ver = api.rpartition("/")
+            if _builtin_group(version, group) and (group, ver, kind) not in _served(version):
+                errors.append(f"<root>: {api} {kind} is not served by Kubernetes {version}")
     if validator is not None:
         for error in sorted(validator.iter_errors(doc), key=lambda e: list(map(str, e.absolute_path))):
             where = ".".join(str(p) for p in error.absolute_path) or "<root>"

@@ -1,12 +1,16 @@
 """Guardrail policy: safe defaults in code, overridden by ``.costpilot/policy.yaml`` in the GitOps repo.
 
 The policy lives in the repository it protects, so a policy change goes through review like
-any other change. The file is merged key by key over the defaults (lists replace); unknown keys
-are errors, and every error names the file and the key path.
+any other change. The file is merged key by key over the defaults (maps merge, lists replace);
+unknown keys are errors, and every value is checked at load — regexes compile, the Kubernetes
+version has a bundled schema — so a bad policy is one line naming the file and the key path,
+never a crash in the middle of a scan.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from datetime import UTC, datetime, time
 from decimal import Decimal
 from fnmatch import fnmatchcase
@@ -15,8 +19,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from domain.environments import EnvironmentRules
 from domain.errors import ConfigError, InputError
+from gitops.repo_files import read_repo_file
 from gitops.yaml_patch import load_documents
+from guardrails import k8s_schema
 
 POLICY_FILE = ".costpilot/policy.yaml"
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -48,11 +55,10 @@ class ReplicasPolicy(_Strict):
     )
 
 
-class NamespacesPolicy(_Strict):
-    production: list[str] = Field(
-        default_factory=lambda: ["prod", "production", "*-prod", "prod-*", "*-production"],
-        description="namespace patterns (fnmatch) that are production",
-    )
+class NamespacesPolicy(EnvironmentRules):
+    """Which namespaces are production, which environments others belong to (see
+    ``domain.environments``), and which namespaces are never scaled to zero."""
+
     protected: list[str] = Field(
         default_factory=lambda: [
             "kube-system",
@@ -63,10 +69,6 @@ class NamespacesPolicy(_Strict):
             "monitoring",
         ],
         description="namespace patterns never scaled to zero",
-    )
-    env_labels: list[str] = Field(
-        default_factory=lambda: ["costpilot.io/env", "env", "environment"],
-        description="workload labels whose value prod/production marks production",
     )
 
 
@@ -101,6 +103,17 @@ class SecretsPolicy(_Strict):
         default_factory=list, description="regexes of values that are not secrets"
     )
 
+    @field_validator("allow_patterns")
+    @classmethod
+    def _regexes(cls, value: list[str]) -> list[str]:
+        # Compiled here so a bad pattern is a load error naming the key, never a crash mid-scan.
+        for i, pattern in enumerate(value):
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"item {i} {pattern!r} is not a regular expression: {exc}") from None
+        return value
+
 
 class FreezeWindow(_Strict):
     start: datetime
@@ -133,7 +146,11 @@ class Policy(_Strict):
         Decimal(72), ge=0, description="hours between two changes of one workload"
     )
     opt_out_label: str = "costpilot.io/opt-out"
-    kubernetes_version: str = Field("1.37", pattern=r"^\d+\.\d+$")
+    kubernetes_version: str = Field(
+        "1.37",
+        pattern=r"^\d+\.\d+$",
+        description="Kubernetes minor release whose schema the patches are checked against",
+    )
     resources: ResourcesPolicy = Field(default_factory=ResourcesPolicy)
     replicas: ReplicasPolicy = Field(default_factory=ReplicasPolicy)
     namespaces: NamespacesPolicy = Field(default_factory=NamespacesPolicy)
@@ -145,8 +162,26 @@ class Policy(_Strict):
     freeze: FreezePolicy = Field(default_factory=FreezePolicy)
     source: str = Field("defaults", description="where this policy came from")
 
-    def is_production(self, namespace: str | None) -> bool:
-        return any(fnmatchcase(namespace or "", p) for p in self.namespaces.production)
+    @field_validator("kubernetes_version")
+    @classmethod
+    def _has_schema(cls, value: str) -> str:
+        # Without a bundled schema the k8s-schema rule could check nothing: refuse at load.
+        if k8s_schema.schema_dir(value) is None:
+            known = k8s_schema.schema_versions()
+            have = f"{known[0]}–{known[-1]}" if known else "none installed"
+            raise ValueError(f"{value!r} has no bundled Kubernetes schema (available: {have})")
+        return value
+
+    def environment_of(
+        self, namespace: str | None, cluster: str | None = None, labels: Mapping[str, object] | None = None
+    ) -> str:
+        """``production``, a named environment or ``unknown`` (see ``domain.environments``)."""
+        return self.namespaces.environment_of(namespace, cluster, labels)
+
+    def is_production(
+        self, namespace: str | None, cluster: str | None = None, labels: Mapping[str, object] | None = None
+    ) -> bool:
+        return self.namespaces.is_production(namespace, cluster, labels)
 
     def is_protected(self, namespace: str | None) -> bool:
         return any(fnmatchcase(namespace or "", p) for p in self.namespaces.protected)
@@ -155,10 +190,12 @@ class Policy(_Strict):
 def load_policy(repo: Path) -> Policy:
     """The repo's ``.costpilot/policy.yaml`` merged over the defaults (defaults alone if absent)."""
     file = repo / POLICY_FILE
-    if not file.is_file():
+    if not file.is_file() and not file.is_symlink():
         return Policy()
     try:
-        docs = load_documents(file.read_text(), POLICY_FILE)
+        # The repository's own guards: a symlink out of the repository, a FIFO or a huge file
+        # is refused, never read.
+        docs = load_documents(read_repo_file(repo, POLICY_FILE), POLICY_FILE)
     except InputError as exc:
         raise ConfigError(str(exc)) from exc
     data = docs[0] if docs else None
@@ -180,7 +217,8 @@ def policy_from_dict(data: dict[str, Any], source: str = "<policy>") -> Policy:
         first = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")[0]
         key = ".".join(str(p) for p in first["loc"]) or "<root>"
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        raise ConfigError(f"{source}: {key}: {first['msg']}{more}") from exc
+        msg = str(first["msg"]).removeprefix("Value error, ")
+        raise ConfigError(f"{source}: {key}: {' '.join(msg.split())}{more}") from exc
 
 
 def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:

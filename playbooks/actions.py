@@ -15,16 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from domain.errors import ConfigError, InputError
 from domain.findings import Finding, FindingKind
 from domain.quantity import parse_cpu, parse_memory
-from gitops.targets import (
-    Location,
-    RepoIndex,
-    WorkloadSite,
-    find_workload,
-    locate_field,
-    locate_helm_value,
-    locate_model,
-    related,
-)
+from gitops.repo import GitOpsRepo, WorkloadSite
+from gitops.targets import Location, locate_field, locate_helm_value, locate_model
 from gitops.yaml_path import MISSING, Key, format_path, get_value, parse_path
 from playbooks.models import Playbook
 
@@ -75,7 +67,7 @@ class Action:
     kinds: tuple[FindingKind, ...]
     options: type[_Options]
     writes: tuple[str, ...]
-    plan: Callable[[Finding, RepoIndex, Playbook, Any, Protect], list[PlannedEdit]]
+    plan: Callable[[Finding, GitOpsRepo, Playbook, Any, Protect], list[PlannedEdit]]
 
 
 _RESOURCE_PATHS = {
@@ -86,11 +78,30 @@ _RESOURCE_PATHS = {
 }
 
 
-def _site(finding: Finding, index: RepoIndex) -> WorkloadSite | None:
+_SOURCE_NEEDS = {
+    "helm": {"helm"},
+    "kustomize": {"kustomize", "manifests"},
+    "manifest": {"kustomize", "manifests"},
+}
+
+
+def _site(finding: Finding, index: GitOpsRepo, playbook: Playbook | None = None) -> WorkloadSite | None:
+    """The workload the finding targets, as the repository model deploys it; PlanSkip when the
+    playbook does not edit the kind of source that defines it (e.g. a chart's values)."""
     t = finding.target
     if not t.get("namespace") or not t.get("workload"):
         raise PlanSkip(f"finding {finding.id}: target lacks namespace/workload")
-    return find_workload(index, t["namespace"], t.get("kind", "Deployment"), t["workload"])
+    site = index.find_workload(t["namespace"], t.get("kind", "Deployment"), t["workload"])
+    if (
+        site is not None
+        and playbook is not None
+        and not _SOURCE_NEEDS[site.source] & set(playbook.targets.sources)
+    ):
+        raise PlanSkip(
+            f"finding {finding.id}: {site.obj.kind}/{site.obj.name} in {site.namespace} is defined by "
+            f"{site.source} ({site.obj.path}); playbook {playbook.name} edits {', '.join(playbook.targets.sources)}"
+        )
+    return site
 
 
 def _envs(finding: Finding) -> list[str]:
@@ -137,7 +148,7 @@ def _container_list(site: WorkloadSite, container: str) -> str:
 
 
 def plan_resources(
-    finding: Finding, index: RepoIndex, playbook: Playbook, opts: SetResourcesOptions, protect: Protect
+    finding: Finding, index: GitOpsRepo, playbook: Playbook, opts: SetResourcesOptions, protect: Protect
 ) -> list[PlannedEdit]:
     container = finding.target.get("container")
     if not container:
@@ -149,9 +160,13 @@ def plan_resources(
     ]
     if not wanted:
         raise PlanSkip(f"finding {finding.id}: proposes no value this playbook may set")
-    site = _site(finding, index) if {"manifests", "kustomize"} & set(playbook.targets.sources) else None
+    site = _site(finding, index, playbook)
+    if site is None:
+        raise PlanSkip(
+            f"finding {finding.id}: workload {finding.target.get('workload')} not found in the repository"
+        )
     edits = []
-    if site is not None:
+    if site.release is None:
         kind = _container_list(site, container)
         pod = f"spec.template.spec.{kind}[{container}]"
         for key, value in wanted:
@@ -159,22 +174,19 @@ def plan_resources(
             loc = locate_field(site, f"{pod}.resources.{suffix}", protect)
             edits.append(PlannedEdit(loc, value, unit, finding))
         return edits
-    if "helm" in playbook.targets.sources:
-        name = finding.target["workload"]
-        templates = [t.format(container=container, workload=name) for t in playbook.targets.helm_value_paths]
-        root = locate_helm_value(index, name, _envs(finding), templates)
-        if root is not None:
-            for key, value in wanted:
-                suffix, unit = _RESOURCE_PATHS[key]
-                edits.append(
-                    PlannedEdit(
-                        root.model_copy(update={"field": f"{root.field}.{suffix}"}), value, unit, finding
-                    )
-                )
-            return edits
-    raise PlanSkip(
-        f"finding {finding.id}: workload {finding.target.get('workload')} not found in the repository"
-    )
+    # A chart release: the values file of its env (else values.yaml) that holds the resources.
+    name = finding.target["workload"]
+    templates = [t.format(container=container, workload=name) for t in playbook.targets.helm_value_paths]
+    envs = [site.release.env] if site.release.env else _envs(finding)
+    root = locate_helm_value(index, site.release.chart.name, envs, templates)
+    if root is None:  # pragma: no cover - a release always has its chart
+        raise PlanSkip(f"finding {finding.id}: chart of {name} not found")
+    for key, value in wanted:
+        suffix, unit = _RESOURCE_PATHS[key]
+        edits.append(
+            PlannedEdit(root.model_copy(update={"field": f"{root.field}.{suffix}"}), value, unit, finding)
+        )
+    return edits
 
 
 _CRON_DAYS = ("Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat")
@@ -208,9 +220,9 @@ def _count(finding: Finding, key: str, default: int) -> int:
 
 
 def plan_replicas(
-    finding: Finding, index: RepoIndex, playbook: Playbook, opts: ScaleReplicasOptions, protect: Protect
+    finding: Finding, index: GitOpsRepo, playbook: Playbook, opts: ScaleReplicasOptions, protect: Protect
 ) -> list[PlannedEdit]:
-    site = _site(finding, index)
+    site = _site(finding, index, playbook)
     if site is None:
         raise PlanSkip(
             f"finding {finding.id}: workload {finding.target.get('workload')} not found in the repository"
@@ -231,7 +243,7 @@ def plan_replicas(
             for k, v in annotations.items()
         ]
     replicas = _count(finding, "replicas", opts.replicas)
-    hpas = related(site, "HorizontalPodAutoscaler")
+    hpas = index.related(site, "HorizontalPodAutoscaler")
     if hpas:
         # The HPA owns spec.replicas; its floor is what can be lowered.
         hpa = hpas[0]
@@ -241,7 +253,7 @@ def plan_replicas(
 
 
 def plan_model(
-    finding: Finding, index: RepoIndex, playbook: Playbook, opts: SetModelOptions, protect: Protect
+    finding: Finding, index: GitOpsRepo, playbook: Playbook, opts: SetModelOptions, protect: Protect
 ) -> list[PlannedEdit]:
     feature, model = finding.target.get("feature"), finding.proposed.get("model")
     if not feature or not model:
@@ -253,12 +265,12 @@ def plan_model(
 
 
 def plan_labels(
-    finding: Finding, index: RepoIndex, playbook: Playbook, opts: AddLabelsOptions, protect: Protect
+    finding: Finding, index: GitOpsRepo, playbook: Playbook, opts: AddLabelsOptions, protect: Protect
 ) -> list[PlannedEdit]:
     labels = finding.proposed.get("labels")
     if not isinstance(labels, dict) or not labels:
         raise PlanSkip(f"finding {finding.id}: proposes no labels")
-    site = _site(finding, index)
+    site = _site(finding, index, playbook)
     if site is None:
         raise PlanSkip(
             f"finding {finding.id}: workload {finding.target.get('workload')} not found in the repository"

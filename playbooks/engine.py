@@ -20,7 +20,8 @@ from domain.errors import InputError
 from domain.findings import Finding
 from domain.quantity import format_cpu, format_memory, parse_quantity
 from gitops.diff import unified_diff
-from gitops.targets import RepoIndex, index_repo
+from gitops.repo import GitOpsRepo
+from gitops.repo_files import read_repo_file
 from gitops.yaml_patch import (
     FieldEdit,
     append_to_list,
@@ -57,10 +58,10 @@ def plan(
     repo: Path,
     playbooks: dict[str, Playbook],
     policy: Policy,
-    index: RepoIndex | None = None,
+    index: GitOpsRepo | None = None,
 ) -> PlanResult:
     result = PlanResult()
-    index = index or index_repo(repo)
+    index = index or GitOpsRepo.load(repo)
     by_kind = {pb.detector: pb for pb in sorted(playbooks.values(), key=lambda p: p.name, reverse=True)}
     groups: dict[tuple[str, str], list[tuple[Finding, list[PlannedEdit]]]] = defaultdict(list)
     for finding in sorted(findings, key=lambda f: (f.kind.value, finding_key(f), f.id)):
@@ -97,7 +98,7 @@ def _group_key(pb: Playbook, finding: Finding) -> str:
 
 
 def _chunks(
-    members: list[tuple[Finding, list[PlannedEdit]]], policy: Policy, index: RepoIndex
+    members: list[tuple[Finding, list[PlannedEdit]]], policy: Policy, index: GitOpsRepo
 ) -> list[list[tuple[Finding, list[PlannedEdit]]]]:
     """Split a group so no PR exceeds the blast radius (workloads and files), counting workloads
     the way the blast-radius guardrail does: a shared base edits every overlay that renders it."""
@@ -121,7 +122,7 @@ def _chunks(
 
 def _build(
     repo: Path,
-    index: RepoIndex,
+    index: GitOpsRepo,
     pb: Playbook,
     slug: str,
     members: list[tuple[Finding, list[PlannedEdit]]],
@@ -143,7 +144,10 @@ def _build(
                 if kustomization:
                     listed[kustomization].append(path)
                 continue
-            before = target.read_text()
+            # The text the model read (and safety-checked); a file it skipped is read (and
+            # refused) through the same guards.
+            before = index.text_of(path)
+            before = before if before is not None else read_repo_file(repo, path)
             known = index.parsed(path, before)  # parsed and safety-checked when indexed
             docs = known if known is not None else load_documents(before, path)
             field_edits = [fe for fe in (_field_edit(e, docs) for e in edits) if fe is not None]
@@ -178,7 +182,7 @@ def _build(
     )
 
 
-def _new_patch(index: RepoIndex, path: str, edits: list[PlannedEdit]) -> FileChange:
+def _new_patch(index: GitOpsRepo, path: str, edits: list[PlannedEdit]) -> FileChange:
     """A new strategic-merge patch file setting the edited fields of one workload."""
     kind, _, name = (edits[0].location.new_patch_of or "/").partition("/")
     obj = next((o for o in index.objects_of(kind) if o.name == name), None)
@@ -193,7 +197,7 @@ def _new_patch(index: RepoIndex, path: str, edits: list[PlannedEdit]) -> FileCha
 
 def _list_patches(repo: Path, kustomization: str, new_files: list[str]) -> FileChange:
     """The overlay's kustomization with the new patch files appended to ``patches``."""
-    before = resolve_in_repo(repo, kustomization).read_text()
+    before = read_repo_file(repo, kustomization)
     data = (load_documents(before, kustomization) or [None])[0] or {}
     folder = Path(kustomization).parent
     after = before

@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # heavy modules load only when an operation uses them
     from sqlalchemy.engine import Engine
 
     from gitops.forges import Forge
+    from gitops.repo import GitOpsRepo
     from guardrails.policy import Policy
     from services.remediation.config import RemediationConfig
     from tools.rightsizing.service import ConfiguredPrices
@@ -138,6 +139,14 @@ class Deps:
                 f"or gitops_checkout in {self.settings.home / REMEDIATION_FILE}"
             )
         return root
+
+    @cached_property
+    def gitops_repo(self) -> GitOpsRepo | None:
+        """The one repository model of the checkout (read once per ``Deps``); None without one."""
+        from gitops.repo import GitOpsRepo
+
+        root = self.gitops_checkout
+        return GitOpsRepo.load(root) if root is not None and root.is_dir() else None
 
     @cached_property
     def policy(self) -> Policy:

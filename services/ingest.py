@@ -35,6 +35,7 @@ def ingest_focus(request: IngestRequest, deps: Deps, on_file: OnFile = None) -> 
         ws.rejected_dir,
         on_file=on_file,
         append=request.append,
+        allow_shrink=request.allow_shrink,
     )
 
 

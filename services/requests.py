@@ -223,6 +223,11 @@ class DecideRequest(Request):
 class IngestRequest(Request):
     paths: list[str] = Field(min_length=1, description="files or folders to ingest")
     append: bool = Field(False, description="FOCUS: more part files of the export ingested last")
+    allow_shrink: bool = Field(
+        False,
+        description="FOCUS: replace an older export even when the newer one has under half its rows "
+        "for a billing account and month (a partial export)",
+    )
 
 
 class PrometheusIngestRequest(Request):

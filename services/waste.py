@@ -31,10 +31,12 @@ def rightsize(request: RightsizeRequest, deps: Deps) -> RightsizeResult:
     """Recommended requests and limits per workload container, with monthly savings."""
     from tools.rightsizing.service import rightsize_workspace
 
-    root = deps.gitops_checkout
+    # The one repository model: the same workloads, overlays (legacy bases: too) and HPAs the
+    # planner and the guardrails see; right-sizing receives them as domain facts.
+    repo = deps.gitops_repo
     return rightsize_workspace(
         deps.warehouse_path,
-        root if root is not None and root.is_dir() else None,
+        repo.manifest_facts() if repo is not None else None,
         request.preset,
         namespace=request.namespace,
         overrides=dict(request.settings),
@@ -134,8 +136,7 @@ def routing_file(request_path: str | None, deps: Deps) -> Path:
 
 
 def models(request: ModelsRequest, deps: Deps) -> ModelsResult:
-    from warehouse.manifests import read_routing
-
+    from gitops.routing import read_routing
     from tools.model_choice import choose_models, parse_routing
     from warehouse.llm_volumes import llm_data_end, token_volumes
     from warehouse.prices import find_price
@@ -180,39 +181,29 @@ class UntaggedReport(BaseModel):
 
 
 def untagged(_request: EmptyRequest, deps: Deps) -> UntaggedReport:
-    from warehouse.manifests import WORKLOAD_KINDS
-
-    from gitops.targets import find_workload, index_repo
     from tools.untagged import WorkloadManifest, find_untagged
 
-    root = deps.gitops_checkout
-    if root is None or not root.is_dir():
+    repo = deps.gitops_repo
+    if repo is None:
         raise DataError("no GitOps checkout to read workloads from")
-    index = index_repo(root)
+    root = deps.gitops_checkout
     policy = deps.policy
-    workloads = []
-    for obj in index.objects:
-        if obj.kind not in WORKLOAD_KINDS or not obj.name:
-            continue
-        for ns, _ in index.namespaces_of(obj):
-            namespace = ns or "default"  # a manifest without a namespace deploys to default
-            site = find_workload(index, namespace, obj.kind, obj.name)
-            if site is None or site.obj != obj:
-                continue
-            workloads.append(
-                WorkloadManifest(
-                    namespace=namespace,
-                    kind=obj.kind,
-                    name=obj.name,
-                    data=site.effective(),
-                    defined_in=f"{obj.path}#{obj.doc}" if obj.doc else obj.path,
-                    production=policy.is_production(namespace),
-                )
-            )
+    workloads = [
+        WorkloadManifest(
+            namespace=site.namespace or "default",
+            kind=site.obj.kind,
+            name=site.obj.name,
+            data=site.effective(),
+            defined_in=f"{site.obj.path}#{site.obj.doc}" if site.obj.doc else site.obj.path,
+            production=policy.is_production(site.namespace, labels=repo.labels_of(site)),
+        )
+        for site in repo.workload_sites()
+        if site.release is None  # chart values: enforce-cost-tags edits manifests only
+    ]
     result = find_untagged(workloads, aliases=deps.settings.tag_aliases, opt_out_label=policy.opt_out_label)
     return UntaggedReport(
         findings=result.findings,
-        notes=list(result.notes),
+        notes=[*result.notes, *repo.notes],  # files the model skipped, each named
         workloads_checked=len(workloads),
         provenance=Provenance(
             tool="untagged",

@@ -20,6 +20,14 @@ MONEY_SQL = "DECIMAL(38, 12)"
 QUANTITY_SQL = "DECIMAL(38, 12)"
 _DATA = Path(__file__).with_name("data")
 
+# The largest |value| a cell of a DECIMAL or BIGINT column may hold: 10^15 (a quadrillion of the
+# billing currency, of a unit, or of tokens). DECIMAL(38, 12) holds |x| < 10^26, so no SUM over
+# bounded rows can overflow before 10^11 rows (100 billion), nor the difference of two such sums
+# before 5 × 10^10 rows. A 26-digit cost fits one cell but made the first SUM in `spend` and
+# `movers` overflow; such a row is rejected with a reason instead (no real bill line is that big).
+MAX_ABS_VALUE = 10**15
+MAX_ABS_TEXT = "1e15"
+
 _SQL_TYPE = {"Decimal": QUANTITY_SQL, "Date/Time": "TIMESTAMP", "String": "VARCHAR", "JSON": "VARCHAR"}
 COST_COLUMNS = ("BilledCost", "EffectiveCost", "ListCost", "ContractedCost")
 

@@ -8,26 +8,24 @@ custom price; a request that cannot be priced is rejected with a reason, never l
 
 from __future__ import annotations
 
-import csv
-import gzip
 import json
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pyarrow as pa
 
-from domain.errors import FileRejected
 from domain.money import decimal_str, to_decimal
 from warehouse.config import ALLOCATION_DIMENSIONS, WarehouseConfig
 from warehouse.connection import connect_duckdb
-from warehouse.facts import FACT_TABLE
-from warehouse.files import file_sha256, sniff_format
+from warehouse.facts import FACT_TABLE, MAX_ABS_TEXT, MAX_ABS_VALUE
+from warehouse.files import file_sha256, parse_json, read_records, rejected, shown, sniff_format
 from warehouse.ingest_models import IngestReport, IngestResult
-from warehouse.loader import SourceSpec, already_ingested, load_source
+from warehouse.loader import Prepare, SourceSpec, already_ingested, load_batch
 from warehouse.prices import find_price
 
 SERVICE_CATEGORY = "AI and Machine Learning"
@@ -93,74 +91,68 @@ class RowRejected(ValueError):
     """One log record cannot become a cost row; the message is the reason."""
 
 
-def _records(path: Path, fmt: str) -> Iterator[tuple[int, dict[str, Any] | str]]:
-    """(row number, record) pairs; a record that cannot be parsed comes as the reason string."""
-    opener = gzip.open if path.read_bytes()[:2] == b"\x1f\x8b" else open
-    with opener(path, "rt", encoding="utf-8", newline="") as handle:  # type: ignore[operator]
-        if fmt == "jsonl":
-            for number, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    yield number, f"line {number}: not valid JSON ({exc.msg})"
-                    continue
-                yield number, record if isinstance(record, dict) else f"line {number}: not a JSON object"
-        else:
-            reader = csv.DictReader(handle)
-            missing = [f for f in REQUIRED_FIELDS if f not in (reader.fieldnames or [])]
-            if missing:
-                raise FileRejected(str(path), f"not an LLM usage log: missing column(s) {', '.join(missing)}")
-            for number, row in enumerate(reader, start=1):
-                if None in row:
-                    yield number, f"row {number}: more values than header columns"
-                    continue
-                yield number, {k: v for k, v in row.items() if v not in ("", None)}
-
-
 def _json_field(value: Any, name: str) -> Any:
     if isinstance(value, str):
         try:
-            return json.loads(value)
-        except json.JSONDecodeError:
-            raise RowRejected(f"{name}: not valid JSON") from None
+            return parse_json(value)
+        except ValueError as exc:
+            raise RowRejected(f"{name}: not valid JSON ({exc})") from None
     return value
 
 
-def _int(record: dict[str, Any], name: str, default: int | None = 0) -> int:
+def _metadata(record: dict[str, Any]) -> dict[str, Any]:
+    metadata = _json_field(record.get("metadata"), "metadata") or {}
+    if not isinstance(metadata, dict):
+        raise RowRejected("metadata: not a JSON object")
+    return metadata
+
+
+def _int(record: dict[str, Any], name: str) -> int:
+    """A token count: a whole number from 0 to MAX_ABS_VALUE (0 when absent)."""
     value = record.get(name)
-    if value in (None, ""):
-        if default is None:
-            raise RowRejected(f"missing {name}")
-        return default
-    try:
-        number = int(Decimal(str(value)))
-    except Exception:
-        raise RowRejected(f"{name}: not an integer: {str(value)[:40]}") from None
+    if value is None or value == "":
+        return 0
+    number: int | Decimal | None = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, float | str):
+        try:
+            number = to_decimal(value)  # "1e999999999" stays a small Decimal, never a huge int
+        except ValueError:
+            number = None
+    if isinstance(number, Decimal) and number != number.to_integral_value():
+        number = None  # 1.5 tokens is not a count
+    if number is None:
+        raise RowRejected(f"{name}: not an integer: {shown(value, 40)}")
     if number < 0:
-        raise RowRejected(f"{name}: negative token count {number}")
-    return number
+        raise RowRejected(f"{name}: negative token count {shown(value, 40)}")
+    if number > MAX_ABS_VALUE:
+        raise RowRejected(f"{name}: implausible token count {shown(value, 40)} (at most {MAX_ABS_TEXT})")
+    return int(number)
 
 
 def _timestamp(value: Any, name: str) -> datetime:
+    """UTC wall time from an ISO string or epoch seconds; the month after must exist too."""
     try:
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            raise ValueError(value)
         if isinstance(value, int | float):
-            return datetime.fromtimestamp(float(value), UTC).replace(tzinfo=None)
-        stamp = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+            stamp = datetime.fromtimestamp(float(value), UTC)
+        else:
+            stamp = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        if stamp.tzinfo is not None:
+            stamp = stamp.astimezone(UTC).replace(tzinfo=None)
+        if stamp.year >= 9999 and stamp.month == 12:
+            raise OverflowError(value)  # its billing period would end in the year 10000
     except (ValueError, OverflowError, OSError):
-        raise RowRejected(f"{name}: not a date/time: {str(value)[:40]}") from None
-    if stamp.tzinfo is not None:
-        stamp = stamp.astimezone(UTC).replace(tzinfo=None)
+        raise RowRejected(f"{name}: not a date/time: {shown(value, 40)}") from None
     return stamp
 
 
 def _tags(record: dict[str, Any]) -> dict[str, str]:
     """Allocation tags from LiteLLM fields: metadata, request_tags ("key:value") and team."""
     tags: dict[str, str] = {}
-    metadata = _json_field(record.get("metadata"), "metadata") or {}
-    if not isinstance(metadata, dict):
-        raise RowRejected("metadata: not a JSON object")
+    metadata = _metadata(record)
     request_tags = _json_field(record.get("request_tags"), "request_tags") or []
     if not isinstance(request_tags, list):
         raise RowRejected("request_tags: not a JSON list")
@@ -186,7 +178,7 @@ def _cache_tokens(record: dict[str, Any]) -> tuple[int, int]:
     create = _int(record, "cache_creation_input_tokens")
     if not read and not create:
         # LiteLLM also keeps them inside metadata.usage_object (OpenAI: prompt_tokens_details).
-        usage = (_json_field(record.get("metadata"), "metadata") or {}).get("usage_object") or {}
+        usage = _metadata(record).get("usage_object") or {}
         if isinstance(usage, dict):
             details = usage.get("prompt_tokens_details") or {}
             read = (
@@ -196,6 +188,24 @@ def _cache_tokens(record: dict[str, Any]) -> tuple[int, int]:
             )
             create = _int(usage, "cache_creation_input_tokens")
     return read, create
+
+
+def _spend(value: Any) -> Decimal | None:
+    """The log's own cost (USD): absent, or a number from 0 to MAX_ABS_VALUE."""
+    if value is None or value == "":
+        return None
+    try:
+        if isinstance(value, dict | list):
+            raise ValueError(value)
+        cost = to_decimal(value)
+    except ValueError:
+        raise RowRejected(f"spend: not a number: {shown(value, 40)}") from None
+    if cost < 0:
+        # A gateway log records what a request cost; refunds and credits belong on the bill.
+        raise RowRejected(f"spend: negative amount {shown(value, 40)} (a request cannot cost less than 0)")
+    if cost > MAX_ABS_VALUE:
+        raise RowRejected(f"spend: implausible amount {shown(value, 40)} (at most {MAX_ABS_TEXT} a request)")
+    return cost
 
 
 def convert_record(record: dict[str, Any], config: WarehouseConfig) -> dict[str, str | None]:
@@ -211,24 +221,20 @@ def convert_record(record: dict[str, Any], config: WarehouseConfig) -> dict[str,
     cache_read, cache_creation = _cache_tokens(record)
     if cache_read + cache_creation > prompt:
         raise RowRejected(f"cache tokens ({cache_read + cache_creation}) exceed prompt_tokens ({prompt})")
-    spend_raw = record.get("spend")
-    cost: Decimal | None = None
+    cost = _spend(record.get("spend"))
     source = "log"
-    if spend_raw not in (None, ""):
-        try:
-            cost = to_decimal(spend_raw)
-        except ValueError:
-            raise RowRejected(f"spend: not a number: {str(spend_raw)[:40]}") from None
-        if cost == 0 and prompt + completion > 0:
-            cost = None  # LiteLLM logs 0 when it could not price a call: price it ourselves.
+    if cost == 0 and prompt + completion > 0:
+        cost = None  # LiteLLM logs 0 when it could not price a call: price it ourselves.
     if cost is None:
         price = find_price(model, config.prices)
         if price is None:
             raise RowRejected(
-                f"unknown model {model!r} and no spend in the log: add a custom price under [prices] in costpilot.toml"
+                f"unknown model {shown(model)!r} and no spend in the log: add a custom price under [prices] in costpilot.toml"
             )
         cost = price.cost(prompt, completion, cache_read, cache_creation)
         source = price.source
+        if cost > MAX_ABS_VALUE:
+            raise RowRejected(f"priced cost {cost:.2E} USD is implausible (at most {MAX_ABS_TEXT} a request)")
     provider_key = str(
         record.get("custom_llm_provider") or (model.split("/", 1)[0] if "/" in model else "unknown")
     )
@@ -281,13 +287,22 @@ def convert_record(record: dict[str, Any], config: WarehouseConfig) -> dict[str,
     }
 
 
+def _text_ok(row: dict[str, str | None]) -> bool:
+    """Whether every value is valid Unicode (a JSON escape can make a lone surrogate)."""
+    try:
+        "".join(v for v in row.values() if v).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def read_llm_file(path: Path, config: WarehouseConfig) -> tuple[pa.Table, list[tuple[int, str]]]:
     """Convert a whole log file: an Arrow table of FOCUS rows plus (row, reason) rejects."""
     fmt = sniff_format(path, ("jsonl", "csv"))
     rows: dict[str, list[Any]] = {name: [] for name in ("__row", *COLUMNS)}
     rejects: list[tuple[int, str]] = []
     first_seen: dict[str, int] = {}
-    for number, record in _records(path, fmt):
+    for number, record in read_records(path, fmt, REQUIRED_FIELDS):
         if isinstance(record, str):
             rejects.append((number, record))
             continue
@@ -296,10 +311,13 @@ def read_llm_file(path: Path, config: WarehouseConfig) -> tuple[pa.Table, list[t
         except RowRejected as exc:
             rejects.append((number, str(exc)))
             continue
+        if not _text_ok(converted):
+            rejects.append((number, "not valid Unicode text (a lone surrogate escape)"))
+            continue
         request_id = converted["x_request_id"] or ""
         if request_id in first_seen:
             rejects.append(
-                (number, f"duplicate request_id {request_id} (first at row {first_seen[request_id]})")
+                (number, f"duplicate request_id {shown(request_id)} (first at row {first_seen[request_id]})")
             )
             continue
         first_seen[request_id] = number
@@ -307,9 +325,46 @@ def read_llm_file(path: Path, config: WarehouseConfig) -> tuple[pa.Table, list[t
         for name in COLUMNS:
             rows[name].append(converted[name])
     if not rows["__row"] and not rejects:
-        raise FileRejected(str(path), "no records")
+        raise rejected(path, "no records")
     schema = pa.schema([("__row", pa.int64()), *[(name, pa.string()) for name in COLUMNS]])
     return pa.table(rows, schema=schema), rejects
+
+
+def _prepare(con: duckdb.DuckDBPyConnection, config: WarehouseConfig) -> Prepare:
+    """Whole-file checks first (format, CSV header); the parse when the batch gets to the file."""
+
+    def prepare(path: Path) -> Callable[[], SourceSpec]:
+        fmt = sniff_format(path, ("jsonl", "csv"))
+        sha = file_sha256(path)
+        if fmt == "csv":
+            records = read_records(path, fmt, REQUIRED_FIELDS)
+            try:
+                next(records, None)  # a header problem refuses the file before anything loads
+            finally:
+                records.close()
+
+        def build() -> SourceSpec:
+            # A file already loaded is not even parsed again.
+            table, rejects = (_EMPTY, []) if already_ingested(con, sha) else read_llm_file(path, config)
+            view = f"__llm_{uuid.uuid4().hex[:8]}"
+            con.register(view, table)
+            return SourceSpec(
+                path=path,
+                sha256=sha,
+                kind="llm-usage",
+                from_sql=view,
+                columns=list(COLUMNS),
+                structural_rejects=rejects,
+                extra_reasons=[
+                    f"CASE WHEN x_request_id IN (SELECT x_request_id FROM {FACT_TABLE} WHERE x_request_id IS NOT NULL) "
+                    "THEN 'request_id ' || x_request_id || ' already loaded from another file' END"
+                ],
+                release=lambda: con.unregister(view),
+            )
+
+        return build
+
+    return prepare
 
 
 def ingest_llm_files(
@@ -319,37 +374,13 @@ def ingest_llm_files(
     rejected_dir: Path,
     on_file: Callable[[IngestResult], None] | None = None,
 ) -> IngestReport:
-    results: list[IngestResult] = []
+    """Ingest LLM usage logs, all or none of them (one transaction; an error names the file)."""
     con = connect_duckdb(warehouse_path)
     try:
-        for raw_path in paths:
-            path = Path(raw_path)
-            sniff_format(path, ("jsonl", "csv"))
-            sha = file_sha256(path)
-            # A file already loaded is not even parsed again.
-            table, rejects = (_EMPTY, []) if already_ingested(con, sha) else read_llm_file(path, config)
-            view = f"__llm_{uuid.uuid4().hex[:8]}"
-            con.register(view, table)
-            spec = SourceSpec(
-                path=path,
-                sha256=sha,
-                kind="llm-usage",
-                from_sql=view,
-                columns=list(COLUMNS),
-                structural_rejects=rejects,
-                restate=False,
-                extra_reasons=[
-                    f"CASE WHEN x_request_id IN (SELECT x_request_id FROM {FACT_TABLE} WHERE x_request_id IS NOT NULL) "
-                    "THEN 'request_id ' || x_request_id || ' already loaded from another file' END"
-                ],
-            )
-            try:
-                result = load_source(con, spec, config, rejected_dir)
-            finally:
-                con.unregister(view)
-            results.append(result)
-            if on_file:
-                on_file(result)
+        results = load_batch(con, [Path(p) for p in paths], _prepare(con, config), config, rejected_dir)
     finally:
         con.close()
+    for result in results:
+        if on_file:
+            on_file(result)
     return IngestReport(files=results)

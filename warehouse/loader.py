@@ -1,4 +1,4 @@
-"""Validate-and-load of FOCUS-shaped rows into ``cost_facts``, all-or-nothing per file.
+"""Validate-and-load of FOCUS-shaped rows into ``cost_facts``, all-or-nothing per command.
 
 Both the FOCUS ingest and the LLM-usage ingest hand this module a DuckDB source (a SQL
 ``FROM`` item whose columns already carry canonical FOCUS / ``x_`` names and a ``__row``
@@ -10,31 +10,24 @@ rows file with source, row number and reason.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 
+from domain.errors import CostpilotError, DataError, FileRejected
 from warehouse.config import UNTAGGED, WarehouseConfig
-from warehouse.connection import load_transaction
 from warehouse.facts import (
     FACT_TABLE,
     INGESTS_TABLE,
     REQUIRED_VALUES,
     fact_columns,
 )
+from warehouse.files import shown
 from warehouse.ingest_models import IngestResult, IngestStatus, Replacement
-from warehouse.sql import ident, literal
-
-# FOCUS columns with a closed set of values: matched case-insensitively (real exports write
-# "Usage-based" and "Usage-Based"), stored in the spec's spelling, anything else rejected.
-_ALLOWED_VALUES: dict[str, tuple[str, ...]] = {
-    "ChargeCategory": ("Usage", "Purchase", "Tax", "Credit", "Adjustment"),
-    "ChargeFrequency": ("One-Time", "Recurring", "Usage-Based"),
-    "ChargeClass": ("Correction",),
-}
+from warehouse.sql import Typed, clean, ident, literal, source_name, typed_expr
 
 
 @dataclass
@@ -48,68 +41,13 @@ class SourceSpec:
     columns: list[str]  # canonical names present in from_sql (FOCUS names and x_ names)
     extra_columns: list[str] = field(default_factory=list)  # x_ columns to add to the table
     structural_rejects: list[tuple[int, str]] = field(default_factory=list)  # (row/line, reason)
-    restate: bool = True  # a newer export replaces older ones of the same account + period
     extra_reasons: list[str] = field(default_factory=list)  # more SQL reason expressions
     # Column types as the reader sees them; typed Parquet columns skip the text round trip.
     source_types: dict[str, str] = field(default_factory=dict)
     # Called right after the source was scanned, for rows the reader itself could not parse.
     collect_rejects: Callable[[duckdb.DuckDBPyConnection], list[tuple[int, str]]] | None = None
-
-
-def _clean(column: str) -> str:
-    """The source value as text, with '' and 'NULL' as NULL in every file format (no TRIM on
-    every string: it costs seconds per million rows; casts ignore surrounding blanks anyway)."""
-    return f"NULLIF(NULLIF(CAST({ident(column)} AS VARCHAR), ''), 'NULL')"
-
-
-_NATIVE = {
-    "DECIMAL": (
-        "DECIMAL",
-        "DOUBLE",
-        "FLOAT",
-        "BIGINT",
-        "INTEGER",
-        "HUGEINT",
-        "SMALLINT",
-        "UBIGINT",
-        "UINTEGER",
-    ),
-    "TIMESTAMP": ("TIMESTAMP", "DATE"),
-    "BIGINT": ("BIGINT", "INTEGER", "SMALLINT", "UBIGINT", "UINTEGER"),
-}
-
-
-def _typed_expr(column: str, source_type: str = "VARCHAR") -> tuple[str, str | None]:
-    """(typed SQL expression, reason-if-unparseable SQL or None) for one source column."""
-    sql_type = fact_columns().get(column, "VARCHAR")
-    target = "DECIMAL" if sql_type.startswith("DECIMAL") else sql_type
-    if source_type.upper().startswith(_NATIVE.get(target, ())):
-        # Already typed (Parquet): a direct cast; WITH TIME ZONE values become UTC wall time.
-        return f"CAST({ident(column)} AS {sql_type})", None
-    src = _clean(column)
-    if sql_type.startswith("DECIMAL"):
-        typed, kind = f"TRY_CAST({src} AS {sql_type})", "a number"
-    elif sql_type == "TIMESTAMP":
-        # Values with a UTC offset go through TIMESTAMPTZ (4× slower); plain and 'Z' ones do not.
-        offset = f"(contains(substr({src}, 17), '+') OR contains(substr({src}, 17), '-'))"
-        typed = (
-            f"CASE WHEN {offset} THEN CAST(TRY_CAST({src} AS TIMESTAMPTZ) AS TIMESTAMP) "
-            f"ELSE TRY_CAST({src} AS TIMESTAMP) END"
-        )
-        kind = "a date/time"
-    elif sql_type == "BIGINT":
-        typed, kind = f"TRY_CAST({src} AS BIGINT)", "an integer"
-    elif column in _ALLOWED_VALUES:
-        allowed = _ALLOWED_VALUES[column]
-        cases = " ".join(f"WHEN {literal(v.lower())} THEN {literal(v)}" for v in allowed)
-        typed, kind = f"CASE lower({src}) {cases} END", "one of " + ", ".join(allowed)
-    else:
-        return src, None
-    reason = (
-        f"CASE WHEN {src} IS NOT NULL AND {typed} IS NULL "
-        f"THEN {literal(column + ': not ' + kind + ': ')} || left({src}, 60) END"
-    )
-    return typed, reason
+    # Called once the source was written (or failed): frees what from_sql reads (a registered view).
+    release: Callable[[], None] | None = None
 
 
 def _alias_paths(config: WarehouseConfig) -> list[str]:
@@ -127,7 +65,7 @@ def _tags_list_expr(config: WarehouseConfig) -> str:
     paths = _alias_paths(config)
     if not paths:
         return "NULL"
-    tags = _clean("Tags")
+    tags = clean("Tags")
     path_list = "[" + ", ".join(literal(p) for p in paths) + "]"
     return f"CASE WHEN {tags} IS NOT NULL AND left({tags}, 1) = '{{' AND json_valid({tags}) THEN json_extract_string({tags}, {path_list}) END"
 
@@ -154,38 +92,50 @@ def _dataset_currency(
 
 
 def _stage_sql(spec: SourceSpec, config: WarehouseConfig, currency: str | None) -> str:
-    selects: list[str] = []
+    """Every row typed, plus ``__reason`` (NULL when valid): an inner select types each value
+    once, the outer one explains the values that did not type."""
+    inner: list[str] = ["__row"]
+    outer: list[str] = ["__row"]
     reasons: list[str] = []
     present = set(spec.columns)
+    typings: dict[str, Typed] = {}
     for name in fact_columns():
         if name in present:
-            typed, reason = _typed_expr(name, spec.source_types.get(name, "VARCHAR"))
-            selects.append(f"{typed} AS {ident(name)}")
-            if reason:
-                reasons.append(reason)
+            typing = typings[name] = typed_expr(name, spec.source_types.get(name, "VARCHAR"))
+            inner.append(f"{typing.typed} AS {ident(name)}")
+            outer.append(ident(name))
+            if typing.source:
+                inner.append(f"{typing.source} AS {source_name(name)}")
+            if typing.reason:
+                reasons.append(typing.reason)
     for name in spec.extra_columns:
-        selects.append(f"CAST({ident(name)} AS VARCHAR) AS {ident(name)}")
+        inner.append(f"CAST({ident(name)} AS VARCHAR) AS {ident(name)}")
+        outer.append(ident(name))
     for name in REQUIRED_VALUES:
         if name in present:
-            value = _clean(name)
-            reasons.insert(
-                0, f"CASE WHEN {value} IS NULL OR trim({value}) = '' THEN {literal('missing ' + name)} END"
-            )
+            typing = typings[name]
+            value = source_name(name) if typing.source else ident(name)
+            missing = f"{value} IS NULL" if typing.native else f"{value} IS NULL OR trim({value}) = ''"
+            reasons.insert(0, f"CASE WHEN {missing} THEN {literal('missing ' + name)} END")
     if "Tags" in present:
-        tags = _clean("Tags")
-        selects.append(f"{_tags_list_expr(config)} AS __tags")
+        tags = ident("Tags")  # the source text: Tags is a string column
+        inner.append(f"{_tags_list_expr(config)} AS __tags")
+        outer.append("__tags")
         reasons.append(
             f"CASE WHEN {tags} IS NOT NULL AND NOT (left({tags}, 1) = '{{' AND json_valid({tags})) "
             "THEN 'Tags: not a JSON object' END"
         )
     if currency and "BillingCurrency" in present:
         reasons.append(
-            f"CASE WHEN upper(trim(CAST(BillingCurrency AS VARCHAR))) <> {literal(currency)} "
-            f"THEN 'BillingCurrency ' || CAST(BillingCurrency AS VARCHAR) || ' differs from the dataset currency {currency}' END"
+            f"CASE WHEN upper(trim(BillingCurrency)) <> {literal(currency)} "
+            f"THEN 'BillingCurrency ' || BillingCurrency || ' differs from the dataset currency {currency}' END"
         )
     reasons.extend(spec.extra_reasons)
     reason = f"NULLIF(concat_ws('; ', {', '.join(reasons)}), '')" if reasons else "NULL"
-    return f"SELECT __row, {', '.join(selects)}, {reason} AS __reason FROM {spec.from_sql}"
+    return (
+        f"SELECT {', '.join(outer)}, {reason} AS __reason "
+        f"FROM (SELECT {', '.join(inner)} FROM {spec.from_sql}) AS __typed"
+    )
 
 
 def _insert_sql(spec: SourceSpec, config: WarehouseConfig, currency: str | None) -> str:
@@ -215,47 +165,6 @@ def _insert_sql(spec: SourceSpec, config: WarehouseConfig, currency: str | None)
     return f"INSERT INTO {FACT_TABLE} ({cols}) SELECT {', '.join(values)} FROM {source}"
 
 
-def _replace_older(con: duckdb.DuckDBPyConnection, spec: SourceSpec, batch_id: str) -> list[Replacement]:
-    """Delete rows of earlier exports for the same (billing account, billing period)."""
-    keys = con.execute(
-        f"SELECT DISTINCT BillingAccountId, BillingPeriodStart FROM {FACT_TABLE} "
-        "WHERE x_source_sha256 = ? AND x_reject_reason IS NULL",
-        [spec.sha256],
-    ).fetchall()
-    if not keys:
-        return []
-    con.execute("CREATE TEMP TABLE __keys (acct VARCHAR, period TIMESTAMP)")
-    con.executemany("INSERT INTO __keys VALUES (?, ?)", keys)
-    victims = con.execute(
-        f"""
-        SELECT f.x_source_sha256, any_value(i.path), count(*),
-               list(DISTINCT f.BillingAccountId ORDER BY f.BillingAccountId),
-               list(DISTINCT strftime(f.BillingPeriodStart, '%Y-%m-%d') ORDER BY 1)
-        FROM {FACT_TABLE} f
-        JOIN __keys k ON f.BillingAccountId = k.acct AND f.BillingPeriodStart = k.period
-        JOIN {INGESTS_TABLE} i ON i.sha256 = f.x_source_sha256
-        WHERE i.kind = ? AND i.batch_id <> ?
-        GROUP BY f.x_source_sha256 ORDER BY 2
-        """,
-        [spec.kind, batch_id],
-    ).fetchall()
-    replacements = []
-    for sha, path, count, accounts, periods in victims:
-        con.execute(
-            f"DELETE FROM {FACT_TABLE} f USING __keys k WHERE f.x_source_sha256 = ? "
-            "AND f.BillingAccountId = k.acct AND f.BillingPeriodStart = k.period",
-            [sha],
-        )
-        con.execute(f"UPDATE {INGESTS_TABLE} SET replaced_by = ? WHERE sha256 = ?", [spec.sha256, sha])
-        replacements.append(
-            Replacement(
-                path=path, sha256=sha, rows_removed=count, billing_accounts=accounts, billing_periods=periods
-            )
-        )
-    con.execute("DROP TABLE __keys")
-    return replacements
-
-
 def _move_rejects(con: duckdb.DuckDBPyConnection, spec: SourceSpec, target: Path) -> None:
     """Write rejected rows (source, row, reason) to ``target`` and take them out of the table."""
     con.execute("CREATE TEMP TABLE __rej (source VARCHAR, row BIGINT, reason VARCHAR)")
@@ -280,70 +189,165 @@ def already_ingested(con: duckdb.DuckDBPyConnection, sha256: str) -> bool:
     return bool(con.execute(f"SELECT 1 FROM {INGESTS_TABLE} WHERE sha256 = ?", [sha256]).fetchall())
 
 
-def load_source(
+@dataclass
+class StagedFile:
+    """One file of a batch, written inside the batch's (not yet committed) transaction."""
+
+    spec: SourceSpec
+    status: IngestStatus
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_rejected: int = 0
+    rejected_file: Path | None = None  # where the rejected rows land once the batch commits
+    scratch: Path | None = None  # where they are until then
+    currency: str | None = None
+    replaced: list[Replacement] = field(default_factory=list)
+
+    def result(self) -> IngestResult:
+        return IngestResult(
+            path=str(self.spec.path),
+            kind=self.spec.kind,
+            sha256=self.spec.sha256,
+            status=self.status,
+            rows_read=self.rows_read,
+            rows_loaded=self.rows_loaded,
+            rows_rejected=self.rows_rejected,
+            rejected_file=str(self.rejected_file) if self.rejected_file else None,
+            extra_columns=list(self.spec.extra_columns) if self.status is IngestStatus.loaded else [],
+            replaced=self.replaced,
+            currency=self.currency,
+        )
+
+
+def stage_source(
     con: duckdb.DuckDBPyConnection,
     spec: SourceSpec,
     config: WarehouseConfig,
     rejected_dir: Path,
-    batch_id: str | None = None,
-) -> IngestResult:
-    """Validate and load one source in one transaction; write its rejected rows file."""
-    batch_id = batch_id or uuid.uuid4().hex
+    batch_id: str,
+    scratch_files: list[Path],
+) -> StagedFile:
+    """Validate and write one source inside the caller's transaction; its rejected rows go to a
+    scratch file (listed in ``scratch_files`` before it is written, so an abort can remove it)."""
     if already_ingested(con, spec.sha256):
-        return IngestResult(
-            path=str(spec.path),
-            kind=spec.kind,
-            sha256=spec.sha256,
-            status=IngestStatus.already_ingested,
-            rows_read=0,
-            rows_loaded=0,
-            rows_rejected=0,
-        )
+        return StagedFile(spec=spec, status=IngestStatus.already_ingested)
     currency = _dataset_currency(con, spec, config)
-    rejected_dir.mkdir(parents=True, exist_ok=True)
-    rejected_path = rejected_dir / f"{spec.path.name}.{spec.sha256[:12]}.rejected.csv"
-    tmp_rejected = rejected_path.with_suffix(".tmp")
-    with load_transaction(con, spec.path, tmp_rejected):
-        for name in spec.extra_columns:
-            con.execute(f"ALTER TABLE {FACT_TABLE} ADD COLUMN IF NOT EXISTS {ident(name)} VARCHAR")
-        con.execute(_insert_sql(spec, config, currency))
-        rows_parsed, value_rejects = con.execute(  # type: ignore[misc]
-            f"SELECT count(*), count(x_reject_reason) FROM {FACT_TABLE} WHERE x_source_sha256 = ?",
-            [spec.sha256],
-        ).fetchone()
-        if spec.collect_rejects:
-            spec.structural_rejects = spec.collect_rejects(con)
-        loaded = rows_parsed - value_rejects
-        rejected = value_rejects + len(spec.structural_rejects)
-        if rejected:
-            _move_rejects(con, spec, tmp_rejected)
-        replaced = _replace_older(con, spec, batch_id) if spec.restate else []
-        con.execute(
-            f"INSERT INTO {INGESTS_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
-            [
-                spec.sha256,
-                spec.kind,
-                str(spec.path),
-                datetime.now(UTC).replace(tzinfo=None),
-                rows_parsed + len(spec.structural_rejects),
-                loaded,
-                rejected,
-                str(rejected_path) if rejected else None,
-                batch_id,
-            ],
-        )
-    if rejected:
-        tmp_rejected.replace(rejected_path)
-    return IngestResult(
-        path=str(spec.path),
-        kind=spec.kind,
-        sha256=spec.sha256,
+    for name in spec.extra_columns:
+        con.execute(f"ALTER TABLE {FACT_TABLE} ADD COLUMN IF NOT EXISTS {ident(name)} VARCHAR")
+    con.execute(_insert_sql(spec, config, currency))
+    rows_parsed, value_rejects = con.execute(  # type: ignore[misc]
+        f"SELECT count(*), count(x_reject_reason) FROM {FACT_TABLE} WHERE x_source_sha256 = ?",
+        [spec.sha256],
+    ).fetchone()
+    if spec.collect_rejects:
+        spec.structural_rejects = spec.collect_rejects(con)
+    rows_read = rows_parsed + len(spec.structural_rejects)
+    rejected = value_rejects + len(spec.structural_rejects)
+    staged = StagedFile(
+        spec=spec,
         status=IngestStatus.loaded,
-        rows_read=rows_parsed + len(spec.structural_rejects),
-        rows_loaded=loaded,
+        rows_read=rows_read,
+        rows_loaded=rows_parsed - value_rejects,
         rows_rejected=rejected,
-        rejected_file=str(rejected_path) if rejected else None,
-        extra_columns=list(spec.extra_columns),
-        replaced=replaced,
         currency=currency,
     )
+    if rejected:
+        rejected_dir.mkdir(parents=True, exist_ok=True)
+        staged.rejected_file = rejected_dir / f"{spec.path.name}.{spec.sha256[:12]}.rejected.csv"
+        staged.scratch = staged.rejected_file.with_suffix(".tmp")
+        scratch_files.append(staged.scratch)
+        _move_rejects(con, spec, staged.scratch)
+    con.execute(
+        f"INSERT INTO {INGESTS_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
+        [
+            spec.sha256,
+            spec.kind,
+            str(spec.path),
+            datetime.now(UTC).replace(tzinfo=None),
+            rows_read,
+            staged.rows_loaded,
+            rejected,
+            str(staged.rejected_file) if staged.rejected_file else None,
+            batch_id,
+        ],
+    )
+    return staged
+
+
+# Looks at one file before anything is written (cheap whole-file checks: format, header) and
+# returns what builds its SourceSpec when the batch gets to it.
+Prepare = Callable[[Path], Callable[[], SourceSpec]]
+BeforeCommit = Callable[[duckdb.DuckDBPyConnection, list[StagedFile]], None]
+
+
+def _nothing_loaded(count: int) -> str:
+    if count == 1:
+        return "; nothing loaded"
+    return f"; nothing loaded from any of the {count} files (one ingest is all-or-nothing)"
+
+
+def _failure(exc: BaseException, current: Path | None, count: int) -> BaseException:
+    """The one-line error for an aborted batch, naming the file it stopped at."""
+    suffix = _nothing_loaded(count)
+    if isinstance(exc, FileRejected):
+        return FileRejected(exc.path, exc.reason + suffix)
+    if isinstance(exc, CostpilotError):
+        return type(exc)(f"{exc}{suffix}")
+    if isinstance(exc, duckdb.Error):
+        where = shown(current, 4096) if current is not None else "ingest"
+        first = shown(str(exc).splitlines()[0] if str(exc) else type(exc).__name__, 200)
+        return DataError(f"{where}: load failed ({first}){suffix}")
+    return exc
+
+
+def load_batch(
+    con: duckdb.DuckDBPyConnection,
+    paths: Sequence[Path],
+    prepare: Prepare,
+    config: WarehouseConfig,
+    rejected_dir: Path,
+    batch_id: str | None = None,
+    before_commit: BeforeCommit | None = None,
+) -> list[IngestResult]:
+    """Load every file of one command in one transaction: all of them, or none.
+
+    Every file is looked at first (``prepare``), so a bad file is refused before any work;
+    then each is validated and written; ``before_commit`` sees them all (restatements). Any
+    error rolls the whole batch back, removes its scratch files and names the file."""
+    batch_id = batch_id or uuid.uuid4().hex
+    scratch_files: list[Path] = []
+    staged: list[StagedFile] = []
+    current: Path | None = None
+    begun = False
+    try:
+        builders = []
+        for path in paths:
+            current = path
+            builders.append(prepare(path))
+        con.execute("BEGIN TRANSACTION")
+        begun = True
+        for path, build in zip(paths, builders, strict=True):
+            current = path
+            spec = build()
+            try:
+                staged.append(stage_source(con, spec, config, rejected_dir, batch_id, scratch_files))
+            finally:
+                if spec.release:
+                    spec.release()
+        current = None
+        if before_commit:
+            before_commit(con, staged)
+        con.execute("COMMIT")
+    except BaseException as exc:
+        if begun:
+            con.execute("ROLLBACK")
+        for scratch in scratch_files:
+            scratch.unlink(missing_ok=True)
+        error = _failure(exc, current, len(paths))
+        if error is exc:
+            raise
+        raise error from None
+    for item in staged:
+        if item.scratch and item.rejected_file:
+            item.scratch.replace(item.rejected_file)
+    return [item.result() for item in staged]

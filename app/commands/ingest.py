@@ -22,10 +22,16 @@ def focus(
     append: bool = typer.Option(
         False, "--append", help="more part files of the export ingested last: add to it, do not replace it"
     ),
+    allow_shrink: bool = typer.Option(
+        False,
+        "--allow-shrink",
+        help="replace an older export even when the newer one has under half its rows for a "
+        "billing account and month (a partial export)",
+    ),
     json_output: bool = typer.Option(False, "--json", help="print one JSON document"),
 ) -> None:
     """Ingest FOCUS cost exports (a newer export of the same account and month replaces the older)."""
-    args = {"paths": [str(p) for p in paths], "append": append}
+    args = {"paths": [str(p) for p in paths], "append": append, "allow_shrink": allow_shrink}
     with err_console.status("ingesting FOCUS files…"):
         report = get_context(ctx).call("ingest_focus", args, on_file=file_progress(json_output))
     finish_report(report, json_output)  # type: ignore[arg-type]

@@ -52,7 +52,12 @@ def scan(
     as_user: str = typer.Option(BOT, "--as", help="who requests the changes (four-eyes in production)"),
 ) -> None:
     """Run detectors → playbooks → guardrails and record proposals for approval."""
-    summary: Any = get_context(ctx).call("scan", {"requested_by": as_user})
+    from agent.remediation import start_threads
+
+    app_ctx = get_context(ctx)
+    summary: Any = app_ctx.call("scan", {"requested_by": as_user})
+    # Each proposal awaiting approval waits in its own graph thread (interrupt) for a decision.
+    start_threads(app_ctx.deps, [i.id for i in summary.awaiting])
     if as_json:
         data = summary.model_dump(mode="json")
         data["blocked"] = [i.id for i in summary.blocked]
@@ -166,8 +171,14 @@ def reject(
 ) -> None:
     """Reject a proposal awaiting approval (or a blocked one)."""
     app_ctx = get_context(ctx)
-    args = {"proposal_id": proposal_id, "user": as_user, "decision": "reject", "reason": reason}
-    app_ctx.call("decide", args)
+    shown: Any = app_ctx.call("proposal_show", {"proposal_id": proposal_id})
+    if shown.state == "awaiting_approval":
+        from agent.remediation import resume_decision
+
+        resume_decision(app_ctx.deps, proposal_id, {"type": "ignore", "user": as_user, "reason": reason})
+    else:
+        args = {"proposal_id": proposal_id, "user": as_user, "decision": "reject", "reason": reason}
+        app_ctx.call("decide", args)
     if as_json:
         p: Any = app_ctx.call("proposal_show", {"proposal_id": proposal_id})
         item = p.model_dump(mode="json")

@@ -90,16 +90,19 @@ def explicit_environment(change: PlannedChange) -> str | None:
 
 
 def environment_of(change: PlannedChange) -> str:
-    """The environment a change deploys to without a policy at hand: an explicit one, else
-    ``production`` when a namespace or cluster is named like production, else ``unknown``
-    (which the four-eyes rule treats like production: the safe side)."""
+    """The environment a change deploys to without the repository's policy at hand: the same
+    classifier with the policy's safe defaults (``unknown`` is treated like production)."""
+    from guardrails.policy import Policy
+
+    policy = Policy()
+    targets = [f.target for f in change.findings if f.target.get("namespace")]
+    envs = {policy.environment_of(t["namespace"], t.get("cluster")) for t in targets}
+    if "production" in envs:
+        return "production"
     explicit = explicit_environment(change)
     if explicit:
         return explicit
-    names = [finding.target.get(k, "") for finding in change.findings for k in ("namespace", "cluster")]
-    if any("prod" in n.lower() for n in names):
-        return "production"
-    return "unknown"
+    return envs.pop() if len(envs) == 1 else "unknown"
 
 
 class ApprovalRefused(InputError):

@@ -84,13 +84,19 @@ def build_pipeline(deps: Deps, service: RemediationService) -> Pipeline:
         return validate(change, vctx.model_copy(update={"rules": list(books[change.playbook].guardrails)}))
 
     def env_of(change: PlannedChange) -> str:
+        # The one policy-driven classifier: anything production wins, then an explicit env.
+        targets = [f.target for f in change.findings if f.target.get("namespace")]
+        envs = {policy.environment_of(t["namespace"], t.get("cluster")) for t in targets}
+        if "production" in envs:
+            return "production"
         explicit = explicit_environment(change)
         if explicit:
             return explicit
-        namespaces = [f.target["namespace"] for f in change.findings if f.target.get("namespace")]
-        if not namespaces:
-            return "unknown"
-        return "production" if any(policy.is_production(ns) for ns in namespaces) else "nonprod"
+        named = envs - {"unknown"}
+        if len(named) == 1:
+            return named.pop()
+        # The repository's policy names production; a namespace it does not match is not.
+        return "nonprod" if targets else "unknown"
 
     def plan_all(findings: Sequence[Finding]) -> PlanResult:
         # the index parsed above serves the planner too: the checkout is read once per scan

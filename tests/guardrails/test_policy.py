@@ -56,12 +56,34 @@ def test_file_is_merged_key_by_key_over_defaults(tmp_path: Path) -> None:
         ("a: &x 1\nb: *x\n", "anchors and aliases are refused"),
         ("source: evil\n", "source: not a policy key"),
         ("kubernetes_version: latest\n", "kubernetes_version: String should match pattern"),
+        (
+            'secrets:\n  allow_patterns: ["ok-[a-z]+", "("]\n',
+            r"^\.costpilot/policy\.yaml: secrets\.allow_patterns: item 1 '\(' is not a regular expression: "
+            r"missing \), unterminated subpattern at position 0$",
+        ),
+        (
+            'kubernetes_version: "1.24"\n',
+            r"^\.costpilot/policy\.yaml: kubernetes_version: '1\.24' has no bundled Kubernetes schema "
+            r"\(available: 1\.25–1\.\d+\)$",
+        ),
+        (
+            "namespaces:\n  environments:\n    production: [live]\n",
+            r"namespaces\.environments: 'production' cannot be a non-production environment name",
+        ),
     ],
 )
 def test_bad_policy_names_file_and_key(tmp_path: Path, text: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message) as info:
         load_policy(write_policy(tmp_path, text))
     assert "\n" not in str(info.value)
+
+
+def test_a_newer_kubernetes_version_uses_the_newest_bundled_schema(tmp_path: Path) -> None:
+    from guardrails.k8s_schema import schema_dir, schema_versions
+
+    policy = load_policy(write_policy(tmp_path, 'kubernetes_version: "1.99"\n'))
+    assert policy.kubernetes_version == "1.99"
+    assert schema_dir("1.99") == schema_dir(schema_versions()[-1])
 
 
 def test_example_repo_policy_loads() -> None:

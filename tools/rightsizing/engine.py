@@ -1,8 +1,9 @@
 """Drive a preset over streamed samples and price the result.
 
 ``recommend`` is the one entry point: chunks in (from the warehouse table or a Parquet file),
-a RightsizeResult out. HPA targets and manifest requests come in as plain mappings so the
-computation stays testable without a GitOps repository.
+a RightsizeResult out. What the GitOps repository declares (current requests and limits,
+container types, HPA-scaled resources) comes in as ``domain.manifests.ManifestFacts``, made by
+the repository model; this module never reads the repository.
 """
 
 from __future__ import annotations
@@ -10,12 +11,12 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from domain.errors import DataError
 from domain.findings import Severity
+from domain.manifests import ContainerRef, ManifestContainer, ManifestFacts, WorkloadRef
 from domain.money import round_cents
 from domain.provenance import Provenance
 from tools.rightsizing.accumulate import CommonStats
@@ -35,19 +36,7 @@ SEVERITY_STEPS: tuple[tuple[Decimal, Severity], ...] = (
 )
 
 
-@dataclass(frozen=True)
-class ManifestContainer:
-    """A container as the GitOps manifests declare it (fallback for values missing in samples)."""
-
-    cpu_request: Decimal | None = None
-    cpu_limit: Decimal | None = None
-    memory_request: int | None = None
-    memory_limit: int | None = None
-    container_type: str = "regular"
-
-
-WorkloadRef = tuple[str, str, str]  # namespace, kind, workload
-ContainerRef = tuple[str, str, str, str]  # namespace, kind, workload, container
+__all__ = ["ContainerRef", "ManifestContainer", "ManifestFacts", "WorkloadRef", "monthly_cost", "recommend"]
 
 
 def _fold(source: ChunkSource, engine: PresetEngine) -> CommonStats:
@@ -121,11 +110,16 @@ def recommend(
     prices: UnitPrices,
     overrides: dict[str, Any] | None = None,
     hpa: Mapping[WorkloadRef, frozenset[str]] | None = None,
-    manifests: Mapping[ContainerRef, ManifestContainer] | None = None,
+    manifests: ManifestFacts | None = None,
     window: tuple[str | None, str | None] = (None, None),
     source_label: str = "utilization_samples",
 ) -> RightsizeResult:
-    """Recommendations of one preset for every (non-init) container in the source."""
+    """Recommendations of one preset for every (non-init) container in the source.
+
+    ``manifests``: what the GitOps repository declares — values the samples lack, container
+    types, and the resources each workload's HPAs scale on. ``hpa`` adds HPA-scaled resources
+    per (namespace, kind, workload), e.g. for a workload outside the repository.
+    """
     preset = get_preset(preset_name)
     settings = build_settings(preset, overrides)
     engine = preset.factory(settings)
@@ -138,8 +132,10 @@ def recommend(
             engine.add(chunk, common.add(chunk), common)
     if common.samples_read == 0:
         raise DataError("no utilization samples in the window; run `costpilot ingest utilization PATH` first")
-    hpa = hpa or {}
-    manifests = manifests or {}
+    declared = manifests.container_map() if manifests is not None else {}
+    scaled = manifests.hpa_resources() if manifests is not None else {}
+    for ref, resources in (hpa or {}).items():
+        scaled[ref] = scaled.get(ref, frozenset()) | resources
     keys, types = common.index.keys, common.index.types
     per_workload = Counter(k[:4] for k, ctype in zip(keys, types, strict=True) if ctype != "init")
     provenance = Provenance(
@@ -153,12 +149,12 @@ def recommend(
     excluded = 0
     for row, key in enumerate(keys):
         cluster, ns, kind, workload, container = key
-        manifest = manifests.get((ns, kind, workload, container))
+        manifest = declared.get((ns, kind, workload, container))
         ctype = types[row] if types[row] != "regular" or manifest is None else manifest.container_type
         if ctype == "init":  # init containers run before the pod starts; their requests overlap
             excluded += 1
             continue
-        scaled_on = hpa.get((ns, kind, workload), frozenset())
+        scaled_on = scaled.get((ns, kind, workload), frozenset())
         proposal = engine.propose(row, common, scaled_on, per_workload[key[:4]])
         recs.append(
             _recommendation(common, row, key, ctype, proposal, manifest, prices, scaled_on, provenance)

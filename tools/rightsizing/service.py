@@ -1,4 +1,7 @@
-"""Right-sizing over the workspace: samples from the warehouse, HPAs and requests from GitOps."""
+"""Right-sizing over the workspace: samples from the warehouse; current requests, container
+types and HPAs as ``domain.manifests.ManifestFacts``, which the caller gets from the GitOps
+repository model (``gitops.repo.GitOpsRepo.load(root).manifest_facts()``): tools never read the
+repository."""
 
 from __future__ import annotations
 
@@ -11,10 +14,10 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.errors import DataError
-from tools.rightsizing.engine import ContainerRef, ManifestContainer, WorkloadRef, recommend
+from domain.manifests import ContainerRef, ManifestContainer, ManifestFacts, WorkloadRef
+from tools.rightsizing.engine import recommend
 from tools.rightsizing.models import PriceSource, RightsizeResult, UnitPrices
 from tools.rightsizing.registry import build_settings, get_preset
-from warehouse.manifests import ManifestIndex, read_manifests
 from warehouse.unit_prices import bill_unit_prices
 from warehouse.utilization import sample_namespaces
 from warehouse.utilization_series import chunks_from_warehouse, warehouse_time_range
@@ -48,15 +51,10 @@ def unit_prices(warehouse_path: Path, configured: ConfiguredPrices) -> UnitPrice
 
 
 def manifest_inputs(
-    index: ManifestIndex,
+    facts: ManifestFacts,
 ) -> tuple[dict[WorkloadRef, frozenset[str]], dict[ContainerRef, ManifestContainer]]:
-    containers = {
-        (c.namespace, c.kind, c.workload, c.container): ManifestContainer(
-            c.cpu_request, c.cpu_limit, c.memory_request, c.memory_limit, c.container_type
-        )
-        for c in index.containers
-    }
-    return index.hpa_resources(), containers
+    """HPA-scaled resources per workload and declared containers, keyed for lookups."""
+    return facts.hpa_resources(), facts.container_map()
 
 
 def unknown_namespace_message(
@@ -71,14 +69,15 @@ def unknown_namespace_message(
 
 def rightsize_workspace(
     warehouse_path: Path,
-    gitops_root: Path | None,
+    manifests: ManifestFacts | None,
     preset: str,
     namespace: str | None = None,
     overrides: dict[str, Any] | None = None,
     configured: ConfiguredPrices | None = None,
     until: datetime | None = None,
 ) -> RightsizeResult:
-    """Recommendations for the stored samples of the last ``history_days`` before ``until``."""
+    """Recommendations for the stored samples of the last ``history_days`` before ``until``;
+    ``manifests`` are the GitOps repository's facts (None: no repository)."""
     spec = get_preset(preset)
     settings = build_settings(spec, overrides)
     if not warehouse_path.exists():
@@ -93,16 +92,13 @@ def rightsize_workspace(
         if known and namespace not in known:
             window = f"{start:%Y-%m-%d %H:%M}–{end:%Y-%m-%d %H:%M} UTC"
             raise DataError(unknown_namespace_message(namespace, known, window))
-    index = read_manifests(gitops_root) if gitops_root else ManifestIndex()
-    hpa, containers = manifest_inputs(index)
     prices = unit_prices(warehouse_path, configured or ConfiguredPrices())
     return recommend(
         lambda _sort: chunks_from_warehouse(warehouse_path, start, end, namespace),
         preset,
         prices,
         overrides=overrides,
-        hpa=hpa,
-        manifests=containers,
+        manifests=manifests,
         window=(start.isoformat(), end.isoformat()),
         source_label=f"{warehouse_path.name}:utilization_samples"
         + (f" namespace={namespace}" if namespace else ""),

@@ -1,8 +1,10 @@
-"""GitOps manifests (read-only): kustomize namespaces and patches, Helm chart values, HPA targets,
-native sidecars."""
+"""What right-sizing learns from the GitOps repository model (``GitOpsRepo.manifest_facts``):
+kustomize namespaces and patches, legacy ``bases:``, Helm chart values, HPA targets, native
+sidecars — and that it is the same workload the planner finds."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -11,8 +13,16 @@ import pytest
 from rightsizing_helpers import run_preset
 from utilization_factory import MI, frame, series
 
+from domain.manifests import ManifestFacts
+from gitops.facts import quantity
+from gitops.helm import helm_merge
+from gitops.repo import GitOpsRepo
 from tools.rightsizing.service import manifest_inputs
-from warehouse.manifests import helm_merge, quantity, read_manifests
+
+
+def read_manifests(root: Path) -> ManifestFacts:
+    return GitOpsRepo.load(root).manifest_facts()
+
 
 BASE = """\
 apiVersion: apps/v1
@@ -169,7 +179,7 @@ def test_helm_values_merge_per_env_into_resources_and_hpas(tmp_path: Path) -> No
     )
     # The HPA exists only where autoscaling is enabled; the CPU target is inherited from values.yaml.
     assert index.hpa_resources() == {("shop-prod", "Deployment", "web"): frozenset({"cpu", "memory"})}
-    (hpa,) = index.hpas
+    (hpa,) = index.autoscalers
     assert (hpa.min_replicas, hpa.max_replicas, hpa.file) == (3, 9, "charts/web/values-prod.yaml")
     assert not any(c.workload == "web-from-template" for c in index.containers)
 
@@ -248,7 +258,13 @@ def test_sample_repo_chart_hpa_makes_inference_gateway_hpa_aware() -> None:
 
 @pytest.mark.parametrize("preset", ["krr-simple", "vpa-like"])
 def test_sample_repo_inference_gateway_cpu_is_skipped_unless_allowed(preset: str) -> None:
-    hpa, manifests = manifest_inputs(read_manifests(SAMPLE_REPO))
+    facts = read_manifests(SAMPLE_REPO)
+    hpa, containers = manifest_inputs(facts)
+    assert hpa[("ml-platform-prod", "Deployment", "inference-gateway")] == frozenset({"cpu"})
+    assert (
+        containers[("ml-platform-prod", "Deployment", "inference-gateway", "inference-gateway")].cpu_request
+        == 1
+    )
     df = frame(
         *(
             series(
@@ -262,12 +278,108 @@ def test_sample_repo_inference_gateway_cpu_is_skipped_unless_allowed(preset: str
             for p in "ab"
         )
     )
-    (rec,) = run_preset(df, preset, hpa=hpa, manifests=manifests).recommendations
+    (rec,) = run_preset(df, preset, manifests=facts).recommendations
     assert rec.evidence["hpa_resources"] == ["cpu"]
     assert rec.skip_reason == "cpu: HPA scales on cpu (allow_hpa is off)"
     assert rec.recommended.cpu_request is None and rec.recommended.memory_request is not None
     assert rec.current.cpu_request == Decimal(1) and rec.current.memory_limit == 2 * 2**30  # from values.yaml
-    (allowed,) = run_preset(
-        df, preset, hpa=hpa, manifests=manifests, overrides={"allow_hpa": True}
-    ).recommendations
+    (allowed,) = run_preset(df, preset, manifests=facts, overrides={"allow_hpa": True}).recommendations
     assert allowed.skip_reason is None and allowed.recommended.cpu_request >= Decimal("0.4")
+
+
+# One model: right-sizing, the planner and the guardrails see the same workload ------------------
+LEGACY_OVERLAY = """\
+namespace: pay-prod
+bases:
+  - ../../base
+resources:
+  - hpa.yaml
+patchesStrategicMerge:
+  - api-patch.yaml
+"""
+HPA_V2 = """\
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata: {name: api}
+spec:
+  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: api}
+  minReplicas: 2
+  maxReplicas: 6
+  metrics:
+    - type: Resource
+      resource: {name: cpu, target: {type: Utilization, averageUtilization: 70}}
+"""
+
+
+def _legacy_repo(root: Path) -> Path:
+    (root / "base").mkdir(parents=True)
+    (root / "base" / "api.yaml").write_text(BASE)
+    (root / "base" / "kustomization.yaml").write_text("resources: [api.yaml]\n")
+    prod = root / "overlays" / "prod"
+    prod.mkdir(parents=True)
+    (prod / "kustomization.yaml").write_text(LEGACY_OVERLAY)
+    (prod / "hpa.yaml").write_text(HPA_V2)
+    (prod / "api-patch.yaml").write_text(PATCH)
+    return root
+
+
+@pytest.mark.parametrize("preset", ["krr-simple", "vpa-like"])
+def test_legacy_bases_overlay_gives_rightsizing_and_the_planner_the_same_workload_and_hpa(
+    tmp_path: Path, preset: str
+) -> None:
+    from guardrails import ValidationContext, load_policy, validate
+    from playbooks import load_playbooks, plan
+
+    repo_root = _legacy_repo(tmp_path / "repo")
+    repo = GitOpsRepo.load(repo_root)
+    facts = repo.manifest_facts()
+    # Right-sizing's view: the base rendered into pay-prod through `bases:`, patch applied, HPA known.
+    app = facts.container_map()[("pay-prod", "Deployment", "api", "app")]
+    assert (app.cpu_request, app.memory_request, app.file) == (
+        Decimal(2),
+        2**30,
+        "overlays/prod/api-patch.yaml",
+    )
+    assert facts.hpa_resources() == {("pay-prod", "Deployment", "api"): frozenset({"cpu"})}
+    assert not any(c.namespace == "default" for c in facts.containers)  # not a stray plain manifest
+    df = frame(
+        *(
+            series(
+                f"api-{p}",
+                np.full(2 * 288, 0.3),
+                700 * MI,
+                namespace="pay-prod",
+                workload="api",
+                container="app",
+            )
+            for p in "ab"
+        )
+    )
+    (rec,) = run_preset(df, preset, manifests=facts).recommendations
+    assert rec.evidence["hpa_resources"] == ["cpu"]
+    assert rec.skip_reason == "cpu: HPA scales on cpu (allow_hpa is off)"
+    assert rec.current.cpu_request == Decimal(2)  # from the overlay patch, as the planner edits it
+    # The planner's view of the same finding: same workload, same file, same HPA.
+    site = repo.find_workload("pay-prod", "Deployment", "api")
+    assert site is not None and site.overlay is not None and site.overlay.namespace == "pay-prod"
+    assert [h.name for h in repo.related(site, "HorizontalPodAutoscaler")] == ["api"]
+    finding = rec.to_finding()
+    result = plan([finding], repo_root, load_playbooks(), load_policy(repo_root), index=repo)
+    assert result.skipped == []
+    (change,) = result.changes
+    # The memory request goes next to the patch's cpu request (a memory limit, when the preset
+    # changes it, where it is defined: the base, rendered by this overlay only); CPU is the HPA's.
+    changed = {f.path: f.changed_fields for f in change.files}
+    pod = "Deployment/api:spec.template.spec.containers[app].resources"
+    assert changed["overlays/prod/api-patch.yaml"] == [f"{pod}.requests.memory"]
+    assert changed.get("base/api.yaml", [f"{pod}.limits.memory"]) == [f"{pod}.limits.memory"]
+    # The guardrails judge that same workload with its HPA.
+    ctx = ValidationContext(
+        policy=load_policy(repo_root), now=datetime(2026, 11, 23, tzinfo=UTC), repo=repo_root, index=repo
+    )
+    from guardrails.facts import build_facts
+
+    wf = build_facts(change, ctx).workloads["pay-prod/Deployment/api"]
+    assert [h.name for h in wf.hpas] == ["api"] and wf.is_prod
+    report = validate(change, ctx)
+    assert "hpa-min-replicas-only" in {r.rule_id for r in report.results}
