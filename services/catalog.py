@@ -60,10 +60,12 @@ def _workloads(deps: Deps) -> dict[str, list[str]]:
         return {}
     if not path.exists():
         return {}
-    from warehouse.utilization import open_samples
+    from warehouse.connection import connect_reader, table_exists
 
-    con = open_samples(path, read_only=True)
+    con = connect_reader(path)
     try:
+        if not table_exists(con, "utilization_samples"):
+            return {}
         rows = con.execute(
             "SELECT DISTINCT namespace, workload FROM utilization_samples ORDER BY 1, 2 LIMIT 5000"
         ).fetchall()
