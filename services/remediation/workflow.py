@@ -277,11 +277,12 @@ def pr_status(request: ProposalRequest, deps: Deps) -> PrStatus:
     p = service.show(request.proposal_id)
     status: str | None = None
     if p.pr_url is not None or p.state.value in ("pr_opened", "merged", "closed"):
-        forge = service.forge()
-        reader = getattr(forge, "status", None)
-        if reader is not None:
-            answer = reader(p.branch)
-            status = str(getattr(answer, "value", answer))
+        from gitops.forges.base import UnknownPullRequest
+
+        try:
+            status = service.forge().status(p.branch).value
+        except UnknownPullRequest:
+            status = "unknown"
     return PrStatus(
         proposal_id=p.id,
         state=p.state.value,

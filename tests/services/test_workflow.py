@@ -206,3 +206,17 @@ def test_two_threads_on_postgresql_give_one_pr(  # type: ignore[no-untyped-def]
     ]
     events = audit.events_for(service_for(env).engine, pid)
     assert [e.action for e in events].count("pr_opened") == 1
+
+
+def test_pr_status_reads_the_forge(env: Path, gitops: Path, run_cli) -> None:  # type: ignore[no-untyped-def]
+    pid = awaiting_id(scan_json(run_cli), "api")
+    deps = deps_for(env)
+    assert call_tool("pr_status", {"proposal_id": pid}, deps).forge_status is None  # no PR yet
+    call_tool("decide", {"proposal_id": pid, "user": "U_ALICE", "decision": "approve"}, deps)
+    call_tool("open_pr", {"proposal_id": pid}, deps)
+    status = call_tool("pr_status", {"proposal_id": pid}, deps)
+    assert (status.state, status.forge_status) == ("pr_opened", "open")
+    assert status.estimated_monthly_savings == 30
+    branch = "costpilot/rightsize-requests/shop-deployment-api"
+    git(gitops, "-c", "user.name=t", "-c", "user.email=t@t", "merge", "-q", "--no-ff", "-m", "merge", branch)
+    assert call_tool("pr_status", {"proposal_id": pid}, deps).forge_status == "merged"
