@@ -48,6 +48,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "budget",
     "rightsize",
     "remediation",
+    "digest",
+    "serve",
     "ask",
     "sample",
     "demo",

@@ -20,22 +20,13 @@ from domain.errors import DataError, InputError
 from domain.money import Money
 from domain.period import Period
 from services.deps import Deps
-from services.requests import Request
+from services.requests import DigestRequest
 
 BREAKDOWNS: tuple[str, ...] = ("team", "env", "service", "model")
 AI_FILTER = {"service_category": ["AI and Machine Learning"]}
 CHART_DAYS = 28
 MAX_ANOMALIES = 5
 MAX_AI_LINES = 5
-
-
-class DigestRequest(Request):
-    week: str | None = Field(
-        None,
-        pattern=r"^\d{4}-W\d{2}$",
-        description="ISO week YYYY-Www (default: the last full week before today)",
-    )
-    top: int = Field(5, ge=1, le=20, description="top movers (and lines per breakdown) to show")
 
 
 class Frozen(BaseModel):

@@ -124,6 +124,8 @@ _SPECS: tuple[ToolSpec, ...] = (
              to_json=_models_json),
     ToolSpec("untagged", "Workloads in the GitOps repository lacking cost-allocation labels.",
              rq.EmptyRequest, "services.waste:untagged", "services.waste:UntaggedReport", read_only=True),
+    ToolSpec("digest", "Weekly digest: week-over-week spend, movers, anomalies, forecast vs budget, savings.",
+             rq.DigestRequest, "services.digest:digest", "services.digest:DigestResult", read_only=True),
     # ----- remediation -----
     ToolSpec("scan", "Run detectors → playbooks → guardrails and record proposals for approval.",
              rq.ScanRequest, "services.remediation.workflow:scan", "services.remediation.results:ScanSummary",

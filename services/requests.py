@@ -220,6 +220,16 @@ class DecideRequest(Request):
     reason: str | None = Field(None, description="why (kept in the audit log)", max_length=2000)
 
 
+class DigestRequest(Request):
+    week: str | None = Field(
+        None,
+        pattern=r"^\d{4}-W\d{2}$",
+        description="ISO week YYYY-Www (default: the last full week before today)",
+        max_length=8,
+    )
+    top: int = Field(5, ge=1, le=20, description="top movers (and lines per breakdown) to show")
+
+
 class IngestRequest(Request):
     paths: list[str] = Field(min_length=1, description="files or folders to ingest")
     append: bool = Field(False, description="FOCUS: more part files of the export ingested last")

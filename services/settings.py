@@ -46,6 +46,11 @@ class Settings(BaseSettings):
     github_app_key_file: Path | None = None
     github_installation_id: str | None = None
     slack_api_base_url: str = "https://slack.com/api/"
+    slack_approvals_channel: str | None = Field(None, description="Slack channel id for approval requests")
+    slack_digest_channel: str | None = Field(None, description="Slack channel id for the weekly digest")
+    slack_alerts_channel: str | None = Field(
+        None, description="Slack channel id for anomaly and budget alerts"
+    )
     currency: str | None = Field(None, description="dataset currency; default: the first file's")
     tag_aliases: dict[str, list[str]] = Field(default_factory=lambda: dict(DEFAULT_TAG_ALIASES))
     prices: dict[str, PriceOverride] = Field(

@@ -15,6 +15,7 @@ TABLE_MODULES: tuple[str, ...] = (
     "store.pull_requests",
     "store.idempotency",
     "store.audit",
+    "store.slack_state",
 )
 
 for _name in TABLE_MODULES:

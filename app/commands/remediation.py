@@ -50,6 +50,7 @@ def scan(
     ctx: typer.Context,
     as_json: bool = typer.Option(False, "--json", help="one JSON document on stdout"),
     as_user: str = typer.Option(BOT, "--as", help="who requests the changes (four-eyes in production)"),
+    post: bool = typer.Option(False, "--post", help="post new proposals awaiting approval to Slack"),
 ) -> None:
     """Run detectors → playbooks → guardrails and record proposals for approval."""
     from agent.remediation import start_threads
@@ -58,8 +59,15 @@ def scan(
     summary: Any = app_ctx.call("scan", {"requested_by": as_user})
     # Each proposal awaiting approval waits in its own graph thread (interrupt) for a decision.
     start_threads(app_ctx.deps, [i.id for i in summary.awaiting])
+    posted: Any = None
+    if post:
+        from app.slack.post import post_new_proposals
+
+        posted = post_new_proposals(app_ctx.deps, summary)
     if as_json:
         data = summary.model_dump(mode="json")
+        if posted:
+            data["posted"] = posted.to_json()
         data["blocked"] = [i.id for i in summary.blocked]
         data["awaiting_approval"] = [i.id for i in summary.awaiting]
         emit_json(data)
@@ -81,6 +89,8 @@ def scan(
         _say(f"resumed {outcome.proposal_id}: {outcome.message}")
     for note in summary.notes:
         _say(f"note: {note}")
+    for line in posted.lines() if posted else []:
+        _say(line)
 
 
 def list_proposals(

@@ -18,6 +18,7 @@ EXPECTED = [
     "budget_set",
     "budget_status",
     "decide",
+    "digest",
     "forecast",
     "idle",
     "ingest_focus",

@@ -126,7 +126,7 @@ def model_drift(engine: Engine) -> list[Any]:
 @pytest.mark.parametrize("fresh_url", BACKENDS, indirect=True)
 def test_head_schema_is_what_the_models_declare(fresh_url: str) -> None:
     engine = store.open_store(fresh_url)
-    assert current_revision(engine) == head_revision() == "0002"
+    assert current_revision(engine) == head_revision() == "0003"
     assert model_drift(engine) == []
     # The audit chain's head row is part of the schema: the first append needs it.
     with engine.connect() as conn:
@@ -214,7 +214,7 @@ def test_three_processes_opening_a_fresh_db_at_once_migrate_it_once(fresh_url: s
     assert [json.loads(out)["revision"] for out, _ in results] == [head_revision()] * 3
     engine = create_engine_for(fresh_url)
     with engine.connect() as conn:
-        assert conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalars().all() == ["0002"]
+        assert conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalars().all() == ["0003"]
         assert conn.execute(text("SELECT count(*) FROM audit_head")).scalar() == 1
     assert model_drift(engine) == []
     engine.dispose()
