@@ -15,23 +15,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from domain.changes import PlannedChange
 from domain.errors import ConfigError, InputError
+from playbooks.models import Approvers
 from store.proposals import Proposal
 
 REMEDIATION_FILE = "remediation.toml"
 BOT = "costpilot"
 
 
-class ApproverSpec(BaseModel):
-    """Who may approve one playbook's changes: Slack user ids (``U…``) or ``group:NAME``.
-    Same shape as a playbook's ``approvers`` block."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    default: list[str] = Field(min_length=1)
-    production: list[str] = Field(
-        default_factory=list, description="for production targets; default when empty"
-    )
-    four_eyes_in_production: bool = True
+# One approvers model: the playbooks' own block, also used for workspace overrides.
+ApproverSpec = Approvers
 
 
 class ApproverRules(BaseModel):

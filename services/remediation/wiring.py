@@ -42,7 +42,7 @@ def playbook_meta() -> PlaybookMeta:
 
     books = load_playbooks()
     return PlaybookMeta(
-        approvers={n: ApproverSpec.model_validate(pb.approvers.model_dump()) for n, pb in books.items()},
+        approvers={n: pb.approvers for n, pb in books.items()},
         labels={n: list(pb.pr.labels) for n, pb in books.items()},
         intros={n: pb.pr.intro for n, pb in books.items()},
     )
