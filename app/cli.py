@@ -53,6 +53,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "ask",
     "sample",
     "demo",
+    "mcp",
 )
 
 

@@ -1,0 +1,1 @@
+"""The MCP server (``costpilot mcp``): the agent-safe tools for MCP clients."""
