@@ -27,35 +27,35 @@ from evals.sampledata import cloud
 from evals.sampledata.catalog import TEAM_NAMES
 from evals.sampledata.focus_resources import Resource, plan_resources
 from evals.sampledata.focus_table import MONEY_SCALE, QTY_SCALE, Cells, build_tables, money_from_qty, prepare
+from evals.sampledata.focus_traits import (
+    Injected,
+    add_credits_refunds_adjustments,
+    dst_factors,
+    seen_tag,
+    small_spikes,
+    untag_rows,
+)
+from evals.sampledata.shapes import SHAPES, BillShape, shape
 
 DEFAULT_DAYS = 140
-SPIKES_PER_TEAM = 2
 TAX_RATE = 0.015
-# weekday profile Mon..Fri; Sat/Sun use the service's weekend level
-WEEKDAY_PROFILE = np.array([1.0, 1.02, 1.03, 1.02, 0.97])
-LEVEL_SHIFT = ("ml-platform", "vertex", 38, 0.6)  # team, service, starts N days before end, +60%
 FILE_FORMATS = {"aws": "csv", "azure": "csv.gz", "gcp": "parquet"}
-
-
-@dataclass(frozen=True)
-class Injected:
-    team: str
-    service: str  # cloud.SERVICES key
-    start: int  # day index
-    days: int
-    kind: str  # spike | level_shift
-    extra_per_day: float  # USD
+# weekday profile Mon..Fri of the default shape (the bulk benchmark bill uses it too)
+WEEKDAY_PROFILE = np.array(SHAPES["default"].weekday_profile)
 
 
 def day_list(end: date, days: int) -> list[date]:
     return [end - timedelta(days=days - 1 - i) for i in range(days)]
 
 
-def _factors(resources: list[Resource], days: list[date], rng: np.random.Generator) -> np.ndarray:
-    """R × D multiplicative usage factors: weekday profile × trend × noise."""
+def _factors(
+    resources: list[Resource], days: list[date], rng: np.random.Generator, bill_shape: BillShape
+) -> np.ndarray:
+    """R × D multiplicative usage factors: weekday profile × trend × noise (× local day length)."""
     dow = np.array([d.weekday() for d in days])
     weekend = np.array([r.weekend for r in resources])[:, None]
-    profile = np.where(dow < 5, WEEKDAY_PROFILE[np.minimum(dow, 4)], 0.0)[None, :]
+    weekdays = np.array(bill_shape.weekday_profile)
+    profile = np.where(dow < 5, weekdays[np.minimum(dow, 4)], 0.0)[None, :]
     profile = np.where(
         dow[None, :] == 5,
         weekend,
@@ -63,9 +63,9 @@ def _factors(resources: list[Resource], days: list[date], rng: np.random.Generat
     )
     t = np.arange(len(days))[None, :]
     slope = np.array([r.slope for r in resources])[:, None]
-    sigma = np.array([r.sigma for r in resources])[:, None]
+    sigma = np.array([r.sigma for r in resources])[:, None] * bill_shape.noise
     noise = 1.0 + sigma * rng.standard_normal((len(resources), len(days)))
-    return profile * (1.0 + slope * t) * noise
+    return profile * (1.0 + slope * t) * noise * dst_factors(resources, days, bill_shape.dst_zone)
 
 
 def unit_cost(resources: list[Resource]) -> np.ndarray:
@@ -85,34 +85,29 @@ def _series_normal(resources: list[Resource], base: np.ndarray) -> dict[tuple[st
     return normal
 
 
-def _schedule(resources: list[Resource], n_days: int, rng: np.random.Generator) -> list[Injected]:
-    """Spikes: 2 per team in the last 90 days (never the first 28), apart from each other."""
+def _schedule(
+    resources: list[Resource], n_days: int, rng: np.random.Generator, bill_shape: BillShape
+) -> tuple[list[Injected], list[tuple[int, int, str]]]:
+    """Level shifts, then spikes: N per team in the last 90 days (never the first 28), apart."""
     base = np.array([r.base_cost for r in resources])
     normal = _series_normal(resources, base)
     team_total = defaultdict(float)
     for r in resources:
         if r.tagged:
             team_total[r.team] += r.base_cost
-    shift_team, shift_service, shift_back, shift_rel = LEVEL_SHIFT
-    shift_start = n_days - shift_back
     out = [
-        Injected(
-            shift_team,
-            shift_service,
-            shift_start,
-            shift_back,
-            "level_shift",
-            shift_rel * normal[(shift_team, shift_service)],
-        )
+        Injected(team_name, service, n_days - back, back, "level_shift", rel * normal[(team_name, service)])
+        for team_name, service, back, rel in bill_shape.level_shifts
     ]
+    shifted = {team_name: n_days - back for team_name, _, back, _ in bill_shape.level_shifts}
     used: list[tuple[int, int, str]] = []
     first = max(28, n_days - 90)
-    for team_name in [t for _ in range(SPIKES_PER_TEAM) for t in TEAM_NAMES]:
+    for team_name in [t for _ in range(bill_shape.spikes_per_team) for t in TEAM_NAMES]:
         # ≥ 20% of the team's daily cloud cost: visible to a robust z AND to a "%-impact" rule
-        needed = max(150.0, 0.2 * team_total[team_name])
+        needed = max(150.0, bill_shape.spike_floor * team_total[team_name])
         options = sorted(s for (t, s), v in normal.items() if t == team_name and v * 6 >= needed)
         service = str(rng.choice(options))
-        mult = max(float(rng.uniform(1.5, 4.0)), needed / normal[(team_name, service)])
+        mult = max(float(rng.uniform(*bill_shape.spike_mult)), needed / normal[(team_name, service)])
         length = int(rng.integers(1, 4))
         for _ in range(1000):
             start = int(rng.integers(first, n_days - 3 - length))
@@ -120,26 +115,20 @@ def _schedule(resources: list[Resource], n_days: int, rng: np.random.Generator) 
                 start <= b + 2 and a <= start + length + 1 or (t == team_name and abs(a - start) < 14)
                 for a, b, t in used
             )
-            if team_name == shift_team and start + length >= shift_start - 3:
+            if team_name in shifted and start + length >= shifted[team_name] - 3:
                 clash = True
             if not clash:
                 break
         used.append((start, start + length - 1, team_name))
         out.append(Injected(team_name, service, start, length, "spike", mult * normal[(team_name, service)]))
-    return out
+    return out, used
 
 
 def _target(resources: list[Resource], team_name: str, service: str) -> int:
-    """The biggest tagged prod resource of a team × service: where the runaway usage lands."""
-    best = max(
-        (
-            i
-            for i, r in enumerate(resources)
-            if r.team == team_name and r.service == service and r.tagged and r.env == "prod"
-        ),
-        key=lambda i: resources[i].base_cost,
-    )
-    return best
+    """The biggest tagged prod resource of a team × service (any env if prod has none tagged)."""
+    line = [i for i, r in enumerate(resources) if r.team == team_name and r.service == service and r.tagged]
+    prod = [i for i in line if resources[i].env == "prod"]
+    return max(prod or line, key=lambda i: resources[i].base_cost)
 
 
 @dataclass(frozen=True)
@@ -150,19 +139,32 @@ class DemoBill:
     truth: list[dict[str, object]]
 
 
-def build_bill(end: date, seed: int, n_days: int = DEFAULT_DAYS) -> DemoBill:
-    """Resources, daily cells (usage + tax + credits) and the anomaly truth, all in memory."""
+def _scaled(resources: list[Resource], bill_shape: BillShape, seed: int) -> list[Resource]:
+    """Team sizes of the shape: every team resource's cost × one factor per team."""
+    if bill_shape.team_scale is None:
+        return resources
+    rng = np.random.default_rng([seed, 5])
+    factor = {t: float(rng.uniform(*bill_shape.team_scale)) for t in TEAM_NAMES}
+    return [replace(r, base_cost=r.base_cost * factor[r.team]) if r.team in factor else r for r in resources]
+
+
+def build_bill(end: date, seed: int, n_days: int = DEFAULT_DAYS, shape_name: str = "default") -> DemoBill:
+    """Resources, daily cells (usage, tax, credits, refunds, adjustments) and the anomaly truth."""
+    bill_shape = shape(shape_name)
     rng = np.random.default_rng([seed, 3])
     days = day_list(end, n_days)
-    resources = plan_resources(seed)
+    resources = _scaled(plan_resources(seed, bill_shape.untagged_share), bill_shape, seed)
     unit = unit_cost(resources)
     base_qty = np.array([r.base_cost for r in resources]) / unit
-    qty = base_qty[:, None] * _factors(resources, days, rng)
+    qty = base_qty[:, None] * _factors(resources, days, rng, bill_shape)
     extra = np.zeros_like(qty)
-    injected = _schedule(resources, n_days, rng)
+    injected, busy = _schedule(resources, n_days, rng, bill_shape)
+    injected += small_spikes(resources, n_days, np.random.default_rng([seed, 11]), bill_shape, busy)
+    protected: set[tuple[int, int]] = set()
     for inj in injected:
-        i = _target(resources, inj.team, inj.service)
+        i = _target(resources, inj.team, inj.service) if inj.target is None else inj.target
         extra[i, inj.start : inj.start + inj.days] += inj.extra_per_day / unit[i]
+        protected.update((i, d) for d in range(inj.start, inj.start + inj.days))
     r_idx = np.tile(np.arange(len(resources)), n_days)
     d_idx = np.repeat(np.arange(n_days), len(resources))
     qty_u = np.rint((qty + extra).T.ravel() * QTY_SCALE).astype(np.int64)
@@ -171,7 +173,11 @@ def build_bill(end: date, seed: int, n_days: int = DEFAULT_DAYS) -> DemoBill:
     plain = money_from_qty(resources, r_idx, plain_u)
     truth = _truth(injected, resources, days, r_idx, d_idx, money[3] - plain[3])
     usage = Cells(r_idx, d_idx, qty_u, np.ones(len(r_idx), bool), *money)
-    resources, cells = _add_tax_and_credits(resources, usage, days, rng)
+    traits = np.random.default_rng([seed, 13])
+    resources, usage, lost = untag_rows(resources, usage, days, traits, bill_shape, protected, busy)
+    resources, cells = _add_tax_and_credits(resources, usage, days, rng, bill_shape.one_off_credits)
+    resources, cells = add_credits_refunds_adjustments(resources, cells, days, traits, bill_shape)
+    truth = sorted(truth + lost, key=lambda t: (str(t["start"]), str(t["kind"]), str(t["series"])))
     return DemoBill(resources, days, cells, truth)
 
 
@@ -186,7 +192,8 @@ def _truth(
     """One truth entry per injected anomaly; extra_cost = exact EffectiveCost added (USD)."""
     out = []
     for inj in sorted(injected, key=lambda x: (x.start, x.team)):
-        i = _target(resources, inj.team, inj.service)
+        i = _target(resources, inj.team, inj.service) if inj.target is None else inj.target
+        r = resources[i]
         mask = (r_idx == i) & (d_idx >= inj.start) & (d_idx < inj.start + inj.days)
         units = int(delta[mask].sum())
         out.append(
@@ -196,15 +203,16 @@ def _truth(
                 "series": {"team": inj.team, "service": cloud.SERVICES[inj.service].name},
                 "kind": inj.kind,
                 "extra_cost": f"{Decimal(units).scaleb(-10):f}",
+                "detail": {"env": seen_tag(r, "env"), "account": r.sub_name, "region": r.region_id},
             }
         )
     return out
 
 
 def _add_tax_and_credits(
-    resources: list[Resource], usage: Cells, days: list[date], rng: np.random.Generator
+    resources: list[Resource], usage: Cells, days: list[date], rng: np.random.Generator, credits: int
 ) -> tuple[list[Resource], Cells]:
-    """GCP daily tax per project (untagged) and a handful of one-off AWS credits (negative)."""
+    """GCP daily tax per project (untagged) and ``credits`` one-off AWS credits (negative)."""
     extra_res: list[Resource] = []
     rows: list[tuple[int, int, int]] = []  # (resource, day, cost units)
     gcp_tax = cloud.SERVICES["tax"]
@@ -242,7 +250,7 @@ def _add_tax_and_credits(
     credit_sources = [
         r for r in resources if r.provider == "aws" and r.tagged and r.team != "platform" and r.env == "prod"
     ]
-    for _ in range(8):
+    for _ in range(credits):
         src = credit_sources[int(rng.integers(len(credit_sources)))]
         extra_res.append(
             replace(
@@ -294,10 +302,10 @@ def _write(table: pa.Table, path: Path, fmt: str) -> None:
 
 
 def write_focus(
-    out_dir: Path, end: date, seed: int, n_days: int = DEFAULT_DAYS
+    out_dir: Path, end: date, seed: int, n_days: int = DEFAULT_DAYS, shape_name: str = "default"
 ) -> tuple[list[Path], list[dict[str, object]], int]:
     """Write the demo bill (one file per provider per month); returns (paths, truth, rows)."""
-    bill = build_bill(end, seed, n_days)
+    bill = build_bill(end, seed, n_days, shape_name)
     prepared = prepare(bill.resources)
     provider_of = np.array([r.provider for r in bill.resources])[bill.cells.r_idx]
     month_of = np.array([d.year * 100 + d.month for d in bill.days])[bill.cells.d_idx]

@@ -49,6 +49,7 @@ class Resource:
     node_pool: str | None = None
     charge_category: str = "Usage"
     charge_frequency: str = "Usage-Based"
+    charge_class: str | None = None  # "Correction": a refund or restatement of an earlier period
     note: str | None = None  # ChargeDescription for non-usage rows
 
     @property
@@ -119,6 +120,11 @@ def _tags(
     return tags
 
 
+def untagged_copy(r: Resource) -> Resource:
+    """The same resource as an export shows it when its tags are missing."""
+    return replace(r, tags=_tag_text(r.provider, None), tagged=False)
+
+
 def _tag_text(provider: str, tags: dict[str, str] | None) -> str | None:
     if tags is not None:
         return json.dumps(tags)
@@ -131,7 +137,7 @@ def _weights(rng: np.random.Generator, n: int) -> np.ndarray:
     return w / w.sum()
 
 
-def plan_resources(seed: int) -> list[Resource]:
+def plan_resources(seed: int, untagged_share: float = UNTAGGED_SHARE) -> list[Resource]:
     """Every team's cloud resources (PLAN), the shared node pools and the untagged stragglers."""
     rng = np.random.default_rng([seed, 2])
     out: list[Resource] = []
@@ -183,15 +189,15 @@ def plan_resources(seed: int) -> list[Resource]:
                             tagged=True,
                         )
                     )
-    out = _untag_some(rng, out)
+    out = _untag_some(rng, out, untagged_share)
     out.extend(_node_pools(rng))
     return out
 
 
-def _untag_some(rng: np.random.Generator, resources: list[Resource]) -> list[Resource]:
+def _untag_some(rng: np.random.Generator, resources: list[Resource], share: float) -> list[Resource]:
     """Untag a fixed share of team resources (a resource stays untagged every day, as in life)."""
     candidates = [i for i, r in enumerate(resources) if r.team != "platform"]
-    chosen = set(rng.choice(candidates, round(UNTAGGED_SHARE * len(resources)), replace=False).tolist())
+    chosen = set(rng.choice(candidates, round(share * len(resources)), replace=False).tolist())
     return [
         replace(r, tags=_tag_text(r.provider, None), tagged=False) if i in chosen else r
         for i, r in enumerate(resources)

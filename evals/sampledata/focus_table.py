@@ -201,7 +201,7 @@ def static_columns(resources: Sequence[Resource]) -> dict[str, list[str | None]]
     for r in resources:
         svc = cloud.SERVICES[r.service]
         prov = cloud.PROVIDERS[r.provider]
-        usage = r.charge_category == "Usage"
+        usage = r.charge_category == "Usage" and r.charge_class is None
         values: dict[str, str | None] = {
             "AvailabilityZone": r.zone,
             "BillingAccountId": prov.billing_account_id,
@@ -209,6 +209,7 @@ def static_columns(resources: Sequence[Resource]) -> dict[str, list[str | None]]
             "BillingAccountType": prov.billing_account_type,
             "BillingCurrency": "USD",
             "ChargeCategory": r.charge_category,
+            "ChargeClass": r.charge_class,
             "ChargeDescription": r.description,
             "ChargeFrequency": r.charge_frequency,
             "ConsumedUnit": r.unit if usage else None,

@@ -18,6 +18,7 @@ from evals.sampledata.focus import DEFAULT_DAYS, write_focus, write_truth
 from evals.sampledata.focus_bulk import generate_focus_bulk
 from evals.sampledata.gitops import write_gitops_repo
 from evals.sampledata.llm import write_llm
+from evals.sampledata.series import write_series
 from evals.sampledata.utilization import DEFAULT_DAYS as UTILIZATION_DAYS
 from evals.sampledata.utilization import write_utilization
 from evals.sampledata.utilization_bulk import generate_utilization_bulk
@@ -44,6 +45,8 @@ class SampleManifest(BaseModel):
     llm_files: list[Path]
     utilization_file: Path
     truth_file: Path
+    series_files: list[Path] = []  # timestamp,value exports for anomalies --series
+    series_truth_file: Path | None = None
     gitops_repo: Path
     rows: dict[str, int]  # focus, llm, utilization
 
@@ -104,17 +107,26 @@ def write_gitops_copy(target: Path, when: date) -> Path:
 
 
 def generate_sample(
-    out_dir: Path, end: date = DEFAULT_END, seed: int = DEFAULT_SEED, days: int = DEFAULT_DAYS
+    out_dir: Path,
+    end: date = DEFAULT_END,
+    seed: int = DEFAULT_SEED,
+    days: int = DEFAULT_DAYS,
+    shape: str = "default",
 ) -> SampleManifest:
-    """Write focus/, llm/, utilization/, anomalies_truth.json and gitops-repo/ under ``out_dir``."""
+    """Write focus/, llm/, utilization/, series/, anomalies_truth.json and gitops-repo/ under ``out_dir``.
+
+    ``shape``: the bill's shape (``evals.sampledata.shapes``): ``default`` for the demo, ``alt``
+    for a second bill the anomaly detector is not tuned on.
+    """
     if days < 120:
         raise InputError(f"days {days}: the sample needs at least 120 days of history")
     out_dir = out_dir.resolve()
     with _progress() as progress:
         task = progress.add_task("FOCUS bills", total=None)
-        focus_files, truth, focus_rows = write_focus(out_dir / "focus", end, seed, days)
+        focus_files, truth, focus_rows = write_focus(out_dir / "focus", end, seed, days, shape)
         truth_file = out_dir / "anomalies_truth.json"
         write_truth(truth_file, truth)
+        series_files, series_truth = write_series(out_dir, end, seed)
         progress.update(task, description="LLM gateway logs")
         llm_files, llm_rows = write_llm(out_dir / "llm", end, seed, days)
         progress.update(task, description="utilization samples")
@@ -132,6 +144,8 @@ def generate_sample(
         llm_files=llm_files,
         utilization_file=util_file,
         truth_file=truth_file,
+        series_files=series_files,
+        series_truth_file=series_truth,
         gitops_repo=repo,
         rows={"focus": focus_rows, "llm": llm_rows, "utilization": util_rows},
     )

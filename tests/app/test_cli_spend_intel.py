@@ -70,8 +70,15 @@ def test_anomalies_on_a_series_file(run_cli, workspace: Path, tmp_path: Path) ->
     ]
     assert doc["season"] == 24
     path.write_text("timestamp,value\n2026-03-01T00:00,1\n2026-03-01T01:00,2\n2026-03-01T01:07,3\n")
+    irregular = run_cli("anomalies", "--series", str(path), "--json")
+    assert irregular.code == 0 and any("steps between rows vary" in n for n in irregular.json()["notes"])
+    path.write_text("timestamp,value\n2026-03-01T00:00,1\n2026-03-01T01:00,abc\n2026-03-01T02:00,3\n")
     bad = run_cli("anomalies", "--series", str(path))
-    assert bad.code == 2 and bad.err.startswith("costpilot: error: ") and "irregular interval" in bad.err
+    assert (
+        bad.code == 2
+        and bad.err.startswith("costpilot: error: ")
+        and "row 3: 'abc' is not a number" in bad.err
+    )
     assert bad.err.count("\n") == 1 and bad.out == ""
 
 

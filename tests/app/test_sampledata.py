@@ -44,6 +44,8 @@ def _focus_frame(files: list[Path]) -> dict[str, list]:
     cols = [
         "ChargePeriodStart",
         "ChargeCategory",
+        "ChargeClass",
+        "ChargeFrequency",
         "EffectiveCost",
         "ListCost",
         "BilledCost",
@@ -234,14 +236,23 @@ def test_focus_history_teams_tags_and_money(sample):
     } <= tag_keys
     envs = {json.loads(t).get(k) for t in f["Tags"] if t for k in TAG_ALIASES["env"] if k in json.loads(t)}
     assert envs == {"prod", "staging", "dev"}
-    usage = [
-        (lc, bc)
-        for cat, lc, bc in zip(f["ChargeCategory"], f["ListCost"], f["BilledCost"], strict=True)
-        if cat == "Usage"
-    ]
-    assert all(lc >= bc >= 0 for lc, bc in usage)
-    credits = [c for cat, c in zip(f["ChargeCategory"], f["EffectiveCost"], strict=True) if cat == "Credit"]
-    assert len(credits) == 8 and all(c < 0 for c in credits)
+    rows = list(
+        zip(
+            f["ChargeCategory"], f["ChargeClass"], f["ChargeFrequency"], f["ListCost"], f["BilledCost"],
+            f["EffectiveCost"], f["ChargePeriodStart"], strict=True,
+        )
+    )  # fmt: skip
+    usage = [(lc, bc) for cat, cls, _, lc, bc, _, _ in rows if cat == "Usage" and not cls]
+    assert len(usage) > 20_000 and all(lc >= bc >= 0 for lc, bc in usage)
+    # Non-usage charges an anomaly baseline must leave out: one-off credits, a monthly credit on
+    # the 3rd, refunds (ChargeClass Correction, negative usage), adjustments and daily GCP tax.
+    one_off = [c for cat, _, freq, _, _, c, _ in rows if cat == "Credit" and freq == "One-Time"]
+    assert len(one_off) == 8 and all(c < 0 for c in one_off)
+    monthly = [(d, c) for cat, _, freq, _, _, c, d in rows if cat == "Credit" and freq == "Recurring"]
+    assert len(monthly) == 4 and all(d.day == 3 and c < 0 for d, c in monthly)
+    refunds = [c for cat, cls, _, _, _, c, _ in rows if cls == "Correction"]
+    assert len(refunds) == 3 and all(c < 0 for c in refunds)
+    assert sum(cat == "Adjustment" for cat, *_ in rows) == 2
     assert "Tax" in f["ChargeCategory"]
     # node pools: a price per vCPU-hour and per GiB-hour can be derived from tagged node rows
     nodes = [
@@ -258,18 +269,42 @@ def test_focus_history_teams_tags_and_money(sample):
 
 def test_anomaly_truth_shape_and_the_robust_sketch_finds_the_spikes(sample):
     truth = json.loads(sample.truth_file.read_text())
-    spikes = [t for t in truth if t["kind"] == "spike"]
-    assert len(spikes) >= 12 and [t["kind"] for t in truth].count("level_shift") == 1
+    kinds = [t["kind"] for t in truth]
+    assert kinds.count("spike") >= 12 and kinds.count("level_shift") == 1
+    assert kinds.count("small_spike") == 4 and kinds.count("tag_loss") == 2
     for t in truth:
-        assert set(t) == {"start", "end", "series", "kind", "extra_cost"}
-        assert set(t["series"]) == {"team", "service"} and t["series"]["team"] in TEAM_NAMES
+        assert set(t) == {"start", "end", "series", "kind", "extra_cost", "detail"}
+        assert set(t["series"]) == {"team", "service"}
         start, end = date.fromisoformat(t["start"]), date.fromisoformat(t["end"])
         assert END - timedelta(days=89) <= start <= end <= END
+        days, extra = (end - start).days + 1, Decimal(t["extra_cost"])
+        if t["kind"] == "tag_loss":  # moves a resource's day of cost to (untagged)
+            assert t["series"]["team"] == "(untagged)" and t["detail"]["from_team"] in TEAM_NAMES
+            assert days == 1 and extra > 100 and t["detail"]["resource"]
+            continue
+        assert t["series"]["team"] in TEAM_NAMES and t["detail"]["env"] in (
+            "prod",
+            "staging",
+            "dev",
+            "(untagged)",
+        )
         if t["kind"] == "spike":
-            assert (end - start).days + 1 <= 3
-            assert Decimal(t["extra_cost"]) >= 150 * ((end - start).days + 1)
+            assert days <= 3 and extra >= 150 * days
+        if t["kind"] == "small_spike":  # small-$: above the $50 rule, at most $200 a day
+            assert days <= 2 and 75 <= extra <= 200 * days + 1
+    spikes = [t for t in truth if t["kind"] == "spike"]
     f = _focus_frame(sample.focus_files)
-    flags = robust_flags(f["ChargePeriodStart"], [_team(t) for t in f["Tags"]], f["EffectiveCost"])
+    usage = [
+        not c and k in ("Usage", "Purchase")  # CSV reads a null ChargeClass as ""
+        for k, c in zip(f["ChargeCategory"], f["ChargeClass"], strict=True)
+    ]
+    teams = [_team(t) for t in f["Tags"]]
+    keep = [u and team != "(untagged)" for u, team in zip(usage, teams, strict=True)]
+    flags = robust_flags(
+        [d for d, k in zip(f["ChargePeriodStart"], keep, strict=True) if k],
+        [t for t, k in zip(teams, keep, strict=True) if k],
+        [c for c, k in zip(f["EffectiveCost"], keep, strict=True) if k],
+    )
 
     def inside(team: str, day: date, t: dict) -> bool:
         return t["series"]["team"] == team and date.fromisoformat(t["start"]) <= day <= date.fromisoformat(

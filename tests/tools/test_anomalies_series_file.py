@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from domain.errors import FileRejected
@@ -95,19 +95,20 @@ def test_short_file_says_not_enough_data(tmp_path: Path) -> None:
             "row 3: 'yesterday' is not a timestamp",
         ),
         ("timestamp,value\n2026-01-01,1\n2026-01-02,abc\n2026-01-03,3\n", "row 3: 'abc' is not a number"),
-        ("timestamp,value\n2026-01-01,1\n2026-01-02,2\n", "needs at least 3 points"),
-        ("timestamp,value\n2026-01-02,1\n2026-01-01,2\n2026-01-03,3\n", "timestamps must increase"),
+        ("timestamp,value\n2026-01-01,1\n2026-01-02,2\n", "needs at least 3 points, found 2"),
         (
-            "timestamp,value\n2026-01-01T00:00,1\n2026-01-01T01:00,2\n2026-01-01T02:00,3\n2026-01-01T02:20,4\n",
-            "irregular interval: 4 of 8 points at 0:20:00 are missing",
+            "timestamp,value\n2026-01-01,1\n2026-01-02,\n2026-01-03,null\n2026-01-04,4\n",
+            "needs at least 3 points, found 2",
         ),
+        ("timestamp,value\n2026-01-01,1\n2026-01-01,2\n2026-01-01,3\n", "all 3 rows have the same timestamp"),
+        ("timestamp,value\n2026-01-01,1\n2026-01-02\n2026-01-03,3\n", "row 3: expected 2 columns, got 1"),
         (
-            "timestamp,value\n2026-01-01T00:00,1\n2026-01-01T00:10,2\n2026-01-01T00:25,3\n",
-            "irregular interval: row 4 is 0:15:00 after the previous one",
+            "timestamp,value\n1970-01-01T00:00:00,1\n1970-01-01T00:00:01,2\n1970-01-01T00:00:02,2\n2026-01-01T00:00:00,3\n",
+            "points at 0:00:01 between the first and last row: more than 5,000,000",
         ),
     ],
 )
-def test_bad_files_are_rejected_with_file_and_row(tmp_path: Path, content: str, message: str) -> None:
+def test_unusable_files_are_rejected_with_file_and_row(tmp_path: Path, content: str, message: str) -> None:
     path = tmp_path / "bad.csv"
     path.write_text(content)
     with pytest.raises(FileRejected, match=message) as info:
@@ -120,30 +121,42 @@ def test_missing_file(tmp_path: Path) -> None:
         read_series_file(tmp_path / "nope.csv")
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(
     st.sampled_from([timedelta(minutes=5), timedelta(minutes=15), timedelta(hours=1), timedelta(days=1)]),
     st.lists(
-        st.decimals(min_value=-(10**6), max_value=10**6, places=4, allow_nan=False), min_size=3, max_size=60
+        st.decimals(min_value=-(10**6), max_value=10**6, places=4, allow_nan=False), min_size=4, max_size=60
     ),
-    st.sets(st.integers(1, 58), max_size=5),
+    st.sets(st.integers(1, 58), max_size=8),
+    st.randoms(use_true_random=False),
+    st.integers(0, 3),
 )
-def test_any_regular_file_round_trips(step: timedelta, values: list[Decimal], holes: set[int]) -> None:
+def test_any_file_with_gaps_shuffled_rows_and_repeats_lands_on_its_grid(
+    step: timedelta, values: list[Decimal], holes: set[int], rng: object, repeats: int
+) -> None:
+    """Rows in any order, some repeated, some missing: every value lands on its own grid point."""
     import tempfile
 
     start = datetime(2026, 1, 1)
-    kept = [i for i in range(len(values)) if i not in holes or i == len(values) - 1]
-    lines = ["timestamp,value"] + [f"{(start + i * step).isoformat()},{values[i]}" for i in kept]
+    kept = [i for i in range(len(values)) if i not in holes or i in (0, len(values) - 1)]
+    assume(len(kept) >= 3)
+    rows = [f"{(start + i * step).isoformat()},{values[i]}" for i in kept]
+    rows += rows[:repeats]  # the same reading exported twice
+    rng.shuffle(rows)  # type: ignore[attr-defined]
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "s.csv"
-        path.write_text("\n".join(lines) + "\n")
-        if len(kept) < 3 or len(kept) < len(values) * 0.75:
-            return  # too short or too holey: covered by the rejection tests
+        path.write_text("timestamp,value\n" + "\n".join(rows) + "\n")
         series = read_series_file(path)
-    span = kept[-1] - kept[0] + 1
-    if series.interval == step:
-        assert len(series.values) == span
-        assert [series.values[i - kept[0]] for i in kept] == [values[i] for i in kept]
-        assert all(series.values[i - kept[0]] is None for i in range(kept[0], kept[-1] + 1) if i not in kept)
-    else:  # holes left no single step: the grid is then a multiple of it
-        assert series.interval % step == timedelta(0)
+        summed = read_series_file(path, aggregate="sum")
+    steps = [b - a for a, b in zip(kept, kept[1:], strict=False)]
+    if sum(s == 1 for s in steps) * 2 > len(steps):  # the unit step dominates: it is the grid
+        assert series.interval == step and len(series.values) == len(values)
+        assert [series.values[i] for i in kept] == [values[i] for i in kept]
+        assert all(series.values[i] is None for i in range(len(values)) if i not in kept)
+        missing = len(values) - len(kept)
+        assert any(f"{missing} of {len(values)} points" in n for n in series.notes) == (missing > 0)
+        assert any("shared a point" in n for n in series.notes) == (repeats > 0)
+    assert series.rows_read == len(rows)
+    # Whatever grid is chosen, nothing is dropped: summed, the points hold every row's value.
+    total = sum((Decimal(r.split(",")[1]) for r in rows), Decimal(0))
+    assert sum((v for v in summed.values if v is not None), Decimal(0)) == total

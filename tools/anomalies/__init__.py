@@ -1,11 +1,12 @@
 """Anomaly checks: robust seasonal statistics, AWS-style threshold rules, root causes.
 
-Public surface: ``find_anomalies`` (warehouse), ``find_series_anomalies`` (a CSV file),
-``detect`` (pure, arrays in), their settings and result models.
+Public surface: ``find_anomalies`` (warehouse: usage baselines, one level below ``by``, tag
+hygiene, non-usage charges apart), ``find_series_anomalies`` (a ``timestamp,value`` export,
+resampled and said so), ``detect`` (pure, arrays in), their settings and result models.
 """
 
 from tools.anomalies.detect import Detection, DetectorSettings, RawAnomaly, Status, detect
-from tools.anomalies.models import Anomaly, AnomalyReport
+from tools.anomalies.models import Anomaly, AnomalyReport, NonUsageCharge, TagHygiene
 from tools.anomalies.root_causes import RootCause
 from tools.anomalies.seasonality import season_length
 from tools.anomalies.series_file import SeriesFile, read_series_file
@@ -17,10 +18,12 @@ __all__ = [
     "AnomalyReport",
     "Detection",
     "DetectorSettings",
+    "NonUsageCharge",
     "RawAnomaly",
     "RootCause",
     "SeriesFile",
     "Status",
+    "TagHygiene",
     "ThresholdRule",
     "detect",
     "find_anomalies",

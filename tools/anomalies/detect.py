@@ -1,4 +1,11 @@
-"""The detector: robust seasonal scores → flagged runs → threshold rules. Pure, vectorised."""
+"""The detector: robust seasonal scores → flagged runs → threshold rules. Pure, vectorised.
+
+Per block of series: a first scale from same-position differences; the same-position median
+over previous seasons of a history cleaned of the points that scale flags (``robust``); the
+residuals of that expectation, smoothed over ~half an hour for sub-daily series; their
+volatility-aware scale (``volatility``); points at ``z_threshold`` or more, merged into runs
+(trimmed to their own points when smoothed); runs kept when they clear the threshold rule.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +15,15 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from tools.anomalies.robust import robust_scale, seasonal_expected
+from tools.anomalies.robust import clean_expected, row_median
 from tools.anomalies.segments import flag_runs, run_max, run_sums
 from tools.anomalies.thresholds import ThresholdRule
+from tools.anomalies.volatility import centred_mean, smoothing_points, volatility_scale
 
 # Series per block: keeps the working set in cache (≈ 5× faster than one 50,000-row pass).
 CHUNK_ROWS = 4096
+SQRT2 = float(np.sqrt(2.0))
+CORE_SIGMAS = 2.0  # a smoothed run starts and ends at points this far above expectation
 
 
 class Status(StrEnum):
@@ -32,6 +42,18 @@ class DetectorSettings(BaseModel):
     direction: Literal["up", "both"] = Field("up", description="flag increases only, or drops too")
     mad_floor_rel: float = Field(0.02, ge=0, description="scale floor as a share of the median level")
     mad_floor_abs: float = Field(0.01, ge=0, description="scale floor in value units (e.g. USD)")
+    mask_z: float = Field(
+        3.0, gt=0, description="|score| from which a point is left out of later expectations (up or down)"
+    )
+    adapt_after: int | None = Field(
+        None, ge=1, description="points a run may last before it counts as a new level (None: one season)"
+    )
+    volatility: Literal["tail", "mad"] = Field(
+        "tail", description="scale of the scores: MAD only, or MAD raised to the series' usual extremes"
+    )
+    smooth: int | None = Field(
+        None, ge=1, description="points residuals are averaged over before scoring (None: ~half an hour)"
+    )
     rule: ThresholdRule = Field(default_factory=ThresholdRule)
 
 
@@ -74,6 +96,21 @@ def _runs_for(
     return rows, starts, ends, actual, base, run_max(magnitude, rows, starts, ends)
 
 
+def _trim_to_core(flags: np.ndarray, core: np.ndarray) -> np.ndarray:
+    """Runs found on smoothed scores, trimmed to start and end at points above expectation.
+
+    Smoothing spreads a spike over its neighbours; a run keeps only the stretch from its first
+    to its last point whose own residual is CORE_SIGMAS σ or more in the run's direction.
+    """
+    rows, starts, ends = flag_runs(flags)
+    out = np.zeros_like(flags)
+    for row, first, last in zip(rows.tolist(), starts.tolist(), ends.tolist(), strict=True):
+        inside = np.flatnonzero(core[row, first : last + 1])
+        if inside.size:
+            out[row, first + inside[0] : first + inside[-1] + 1] = True
+    return out
+
+
 def detect(values: np.ndarray, season: int, settings: DetectorSettings, evaluate_from: int = 0) -> Detection:
     """Find anomalous runs in ``values`` (series × time, NaN = missing point).
 
@@ -95,19 +132,39 @@ def detect(values: np.ndarray, season: int, settings: DetectorSettings, evaluate
         )  # fmt: skip
     found: list[tuple[np.ndarray, ...]] = []
     directions = ["up"] + (["down"] if settings.direction == "both" else [])
+    smooth = settings.smooth or smoothing_points(season)
+    start = settings.min_seasons * season
     for lo in range(0, n_series, CHUNK_ROWS):
         block = values[lo : lo + CHUNK_ROWS]
-        expected = seasonal_expected(block, season, seasons, settings.min_seasons)
-        start = settings.min_seasons * season
-        scale = robust_scale(
-            block[:, start:], expected[:, start:], settings.mad_floor_rel, settings.mad_floor_abs
+        level = row_median(np.abs(block[:, start:]))
+        floors = (settings.mad_floor_rel, settings.mad_floor_abs)
+        # First scale, from same-position differences x[t] - x[t - season] (σ√2 for noise): it
+        # decides which points the cleaned expectation leaves out. Scores use the residuals of
+        # that cleaned expectation, smoothed for sub-daily series, and their own scale.
+        differences = (block[:, season:] - block[:, :-season])[:, start - season :] / SQRT2
+        first = volatility_scale(differences, level, season, 1, settings.volatility, *floors)
+        expected = clean_expected(
+            block,
+            season,
+            seasons,
+            settings.min_seasons,
+            first,
+            settings.mask_z,
+            settings.adapt_after or season,
         )
-        scores = (block[:, first_scored:] - expected[:, first_scored:]) / scale[:, None]
-        scores = np.nan_to_num(scores, nan=0.0)
-        sub_values, sub_expected = block[:, first_scored:], expected[:, first_scored:]
+        raw_residuals = block - expected
+        residuals = centred_mean(raw_residuals, smooth)
+        scale = volatility_scale(residuals[:, start:], level, season, smooth, settings.volatility, *floors)
+        scores = np.nan_to_num(residuals[:, first_scored:] / scale[:, None], nan=0.0)
+        sub_values = block[:, first_scored:]
+        # Expected counts only where a value exists, so a run over a gap compares like with like.
+        sub_expected = np.where(np.isnan(sub_values), np.nan, expected[:, first_scored:])
         for direction in directions:
             sign = 1.0 if direction == "up" else -1.0
             flags = sign * scores >= settings.z_threshold
+            if smooth > 1:
+                core = sign * np.nan_to_num(raw_residuals[:, first_scored:]) >= CORE_SIGMAS * first[:, None]
+                flags = _trim_to_core(flags, core)
             rows, starts, ends, actual, base, top = _runs_for(flags, sub_values, sub_expected, sign * scores)
             found.append((rows + lo, starts + first_scored, ends + first_scored, actual, base, top,
                           np.full(rows.size, sign)))  # fmt: skip

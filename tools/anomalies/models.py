@@ -27,6 +27,45 @@ class Anomaly(BaseModel):
     score: float = Field(description="largest robust score in the run (σ units)")
     direction: str = Field(description="up (cost rose) or down")
     root_causes: list[RootCause] = Field(default_factory=list)
+    found_in: dict[str, str] | None = Field(
+        None,
+        description="the line one level below the series where the run was found (e.g. {'service': …}); "
+        "expected is then the series with that line at its own expected value",
+    )
+
+
+class NonUsageCharge(BaseModel):
+    """Credits, corrections (refunds), adjustments and taxes of one series: not in the baseline."""
+
+    model_config = ConfigDict(frozen=True)
+
+    series: dict[str, str]
+    charge: str = Field(description="Credit | Correction (refunds, restatements) | Adjustment | Tax | …")
+    amount: Money = Field(description="total over the checked period (credits and refunds are negative)")
+    days: int = Field(description="days with such charges")
+    first_day: date
+    last_day: date
+    largest_day: date = Field(description="the day with the largest absolute amount")
+    largest_amount: Money
+
+
+class TagHygiene(BaseModel):
+    """Untagged spend that jumped: usually a resource that lost its tags, not a cost spike."""
+
+    model_config = ConfigDict(frozen=True)
+
+    series: dict[str, str]
+    found_in: dict[str, str] | None = None
+    start: date
+    end: date
+    expected: Money
+    actual: Money
+    impact: Money
+    impact_pct: float | None
+    likely_from: list[dict[str, str]] = Field(
+        default_factory=list, description="tagged series that dropped by a similar amount at the same time"
+    )
+    resources: list[RootCause] = Field(default_factory=list, description="where the untagged spend sits")
 
 
 class BudgetBurn(BaseModel):
@@ -59,5 +98,13 @@ class AnomalyReport(BaseModel):
         default_factory=list, description="stored budgets projected to overrun or ahead of pace"
     )
     currency: str | None = None
+    baseline: str = Field("usage", description="usage: credits, refunds, adjustments, taxes left out")
+    non_usage: list[NonUsageCharge] = Field(
+        default_factory=list, description="charges left out of the baseline, largest first"
+    )
+    tag_hygiene: list[TagHygiene] = Field(
+        default_factory=list, description="jumps of untagged spend, reported apart from anomalies"
+    )
+    drill_dimension: str | None = Field(None, description="dimension checked one level below --by")
     settings: DetectorSettings
     provenance: Provenance

@@ -1,10 +1,15 @@
-"""Anomaly checks over the warehouse (daily cost per series) or over one series file."""
+"""Anomaly checks over the warehouse: daily usage cost per series, one level below, root causes.
+
+One query brings daily cost per ``by`` series, drill value and charge kind; usage rows make the
+series and their baseline, the other charges are summed apart (``charges``). The detector runs
+on the asked series and on the level below; ``findings`` turns the runs into anomalies and
+tag-hygiene findings; a few more queries (one per dimension, not per finding) rank root causes.
+"""
 
 from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import ibis
 import numpy as np
@@ -14,11 +19,22 @@ from domain.errors import DataError, InputError
 from domain.money import round_cents
 from domain.period import Period
 from domain.provenance import Provenance
-from tools.anomalies.detect import Detection, DetectorSettings, RawAnomaly, detect
-from tools.anomalies.models import Anomaly, AnomalyReport
-from tools.anomalies.root_causes import ROOT_CAUSE_DIMENSIONS, contributions, rank_root_causes
+from tools.anomalies.causes import root_causes
+from tools.anomalies.charges import (
+    baseline_for,
+    is_usage,
+    non_usage_note,
+    split_dimensions,
+    summarise_non_usage,
+    usage_filters,
+)
+from tools.anomalies.detect import Detection, DetectorSettings, detect
+from tools.anomalies.findings import Hygiene, Run, classify, drill_dimension, runs_of
+from tools.anomalies.hygiene import ResourceView
+from tools.anomalies.models import Anomaly, AnomalyReport, TagHygiene
+from tools.anomalies.root_causes import MAX_ROOT_CAUSES, ROOT_CAUSE_DIMENSIONS, RootCause
 from tools.anomalies.seasonality import season_length
-from tools.anomalies.series_file import read_series_file
+from tools.anomalies.series_service import find_series_anomalies
 from warehouse.dimensions import TIME_DIMENSIONS
 from warehouse.facts import FACT_TABLE
 from warehouse.query import daily_costs, resolve_dimensions
@@ -26,6 +42,8 @@ from warehouse.query import daily_costs, resolve_dimensions
 DAILY_SEASON = season_length(timedelta(days=1))
 # History beyond the k seasons of the baseline, so the MAD has enough residuals.
 EXTRA_HISTORY_DAYS = 28
+
+__all__ = ["find_anomalies", "find_series_anomalies"]
 
 
 def check_series_dimensions(by: list[str]) -> None:
@@ -70,38 +88,76 @@ def blank_before_first_cost(matrix: np.ndarray) -> np.ndarray:
     return np.where(active, matrix, np.nan)
 
 
-def _exact_actual(
-    frame: pd.DataFrame, by: list[str], key: tuple[str, ...], start: date, end: date
-) -> Decimal:
+def _exact(frame: pd.DataFrame, by: list[str], key: tuple[str, ...], start: date, end: date) -> Decimal:
     mask = (frame["day"] >= start) & (frame["day"] <= end)
     for name, value in zip(by, key, strict=True):
         mask &= frame[name].astype(str) == value
     return sum(frame.loc[mask, "cost"], Decimal(0))
 
 
-def _root_causes_for(
-    backend: ibis.BaseBackend,
-    window: Period,
+def _detect_runs(
+    frame: pd.DataFrame,
     by: list[str],
-    filters: dict[str, list[str]],
-    raw: list[tuple[RawAnomaly, dict[str, str], date, date]],
+    days: list[date],
     settings: DetectorSettings,
-    table: str = FACT_TABLE,
-) -> dict[int, list]:
-    """One query per root-cause dimension (not per anomaly), then pure ranking per anomaly."""
-    per_anomaly: dict[int, dict[str, pd.Series]] = {i: {} for i in range(len(raw))}
-    for dimension in ROOT_CAUSE_DIMENSIONS:
-        if dimension in by:
-            continue
-        frame = daily_costs(backend, window, [*by, dimension], filters, table=table)
-        for i, (_, series, start, end) in enumerate(raw):
-            rows = frame
-            for name, value in series.items():
-                rows = rows[rows[name].astype(str) == value]
-            per_anomaly[i][dimension] = contributions(
-                rows[["day", dimension, "cost"]], dimension, start, end, DAILY_SEASON, settings.seasons
-            )
-    return {i: rank_root_causes(parts, direction=raw[i][0].direction) for i, parts in per_anomaly.items()}
+    evaluate_from: int,
+    sub_position: int | None = None,
+) -> tuple[list[Run], int, Detection]:
+    """Runs up and down (drops explain untagged jumps even when only rises are reported)."""
+    keys, matrix = pivot_daily(frame, by, days)
+    both = settings.model_copy(update={"direction": "both"})
+    detection = detect(blank_before_first_cost(matrix), DAILY_SEASON, both, evaluate_from=evaluate_from)
+    return runs_of(detection, keys, days, sub_position), len(keys), detection
+
+
+def _money_of(
+    run: Run, usage: pd.DataFrame, by: list[str], drill: str | None
+) -> tuple[Decimal, Decimal, dict[str, str] | None]:
+    """(expected, actual) of the parent series over the run, exact; found_in for a drill-down run.
+
+    A run found one level below: the parent's actual, and as expected the parent with that line
+    at its own expected value (so impact = the line's impact).
+    """
+    actual = _cents(_exact(usage, by, run.key, run.start, run.end))
+    if run.sub is None or drill is None:
+        return _cents(run.expected), actual, None
+    line = _cents(_exact(usage, [*by, drill], (*run.key, run.sub), run.start, run.end))
+    return actual - (line - _cents(run.expected)), actual, {drill: run.sub}
+
+
+def _anomaly(run: Run, usage: pd.DataFrame, by: list[str], drill: str | None) -> Anomaly:
+    expected, actual, found_in = _money_of(run, usage, by, drill)
+    impact = actual - expected
+    return Anomaly(
+        series=dict(zip(by, run.key, strict=True)), start=run.start, end=run.end, expected=expected,
+        actual=actual, impact=impact, impact_pct=_pct(impact, expected), score=round(run.score, 2),
+        direction=run.direction, found_in=found_in,
+    )  # fmt: skip
+
+
+def _hygiene(
+    item: Hygiene, usage: pd.DataFrame, by: list[str], drill: str | None, view: ResourceView
+) -> TagHygiene:
+    expected, actual, found_in = _money_of(item.run, usage, by, drill)
+    impact = actual - expected
+    sources = [
+        {**dict(zip(by, s.key, strict=True)), **({drill: s.sub} if s.sub and drill else {})}
+        for s in item.sources
+    ]
+    return TagHygiene(
+        series=dict(zip(by, item.run.key, strict=True)), found_in=found_in, start=item.run.start,
+        end=item.run.end, expected=expected, actual=actual, impact=impact, impact_pct=_pct(impact, expected),
+        likely_from=sources, resources=view.resources(item.run),
+    )  # fmt: skip
+
+
+def _line_first(anomaly: Anomaly, causes: list[RootCause]) -> list[RootCause]:
+    """A run found one level below: its line is the root cause by construction, first."""
+    if not anomaly.found_in:
+        return causes
+    ((dimension, value),) = anomaly.found_in.items()
+    line = RootCause(dimension=dimension, value=value, contribution=anomaly.impact)
+    return [line, *[c for c in causes if (c.dimension, c.value) != (dimension, value)]][:MAX_ROOT_CAUSES]
 
 
 def find_anomalies(
@@ -112,59 +168,70 @@ def find_anomalies(
     settings: DetectorSettings | None = None,
     with_root_causes: bool = True,
     table: str = FACT_TABLE,
+    baseline: str = "usage",
+    drill_down: bool = True,
 ) -> AnomalyReport:
-    """Anomalous runs of daily cost per ``by`` series with start, end, expected, actual, root causes."""
+    """Anomalous runs of daily cost per ``by`` series with start, end, expected, actual, root causes.
+
+    ``baseline``: ``usage`` leaves credits, refunds, adjustments and taxes out of the series and
+    reports them under ``non_usage``; ``all`` keeps every charge. ``drill_down``: also check one
+    level below ``by`` (the first of service, team, env, account, region not asked) and report
+    what is found there on its parent series, with ``found_in`` naming the line.
+    """
     settings = settings or DetectorSettings()
     filters = filters or {}
     check_series_dimensions(by)
     resolve_dimensions(by, backend, table)
+    baseline, rule = baseline_for(baseline, by, filters)
+    drill = drill_dimension(by) if drill_down else None
     history = settings.seasons * DAILY_SEASON + EXTRA_HISTORY_DAYS
     window = Period(start=period.start - timedelta(days=history), end=period.end)
-    frame = daily_costs(backend, window, by, filters, table=table)
+    detail = [*by, *([drill] if drill else [])]
+    frame = daily_costs(backend, window, [*detail, *split_dimensions(rule)], filters, table=table)
     in_period = frame[frame["day"] >= period.start] if not frame.empty else frame
     if in_period.empty:
         scope = f" with {describe_filters(filters)}" if filters else ""
         raise DataError(
             f"no cost rows in {period.label()}{scope}; check --period, --filter or ingest data first"
         )
+    keep = is_usage(frame, rule)
+    usage, other = frame[keep], frame[~keep]
     # Days after the last day holding any data are not zero spend, just not billed yet; days
     # before a series' first cost are not zero spend either, just before its history.
     first_day = max(window.start, min(frame["day"]))
     last_day = min(period.end, max(frame["day"]))
     days = [first_day + timedelta(days=i) for i in range((last_day - first_day).days + 1)]
-    keys, matrix = pivot_daily(frame, by, days)
-    matrix = blank_before_first_cost(matrix)
     evaluate_from = max(0, (period.start - first_day).days)
-    detection: Detection = detect(matrix, DAILY_SEASON, settings, evaluate_from=evaluate_from)
-    raw = [
-        (a, dict(zip(by, keys[a.series_index], strict=True)), days[a.start_index], days[a.end_index])
-        for a in detection.anomalies
-    ]
-    causes = (
-        _root_causes_for(backend, window, by, filters, raw, settings, table)
-        if raw and with_root_causes
-        else {}
+    parent_runs, n_series, detection = _detect_runs(usage, by, days, settings, evaluate_from)
+    sub_runs = (
+        _detect_runs(usage, detail, days, settings, evaluate_from, sub_position=len(by))[0] if drill else []
     )
-    anomalies = []
-    for i, (a, series, start, end) in enumerate(raw):
-        actual = _cents(_exact_actual(frame, by, keys[a.series_index], start, end))
-        expected = _cents(a.expected)
-        impact = actual - expected
-        anomalies.append(
-            Anomaly(
-                series=series,
-                start=start,
-                end=end,
-                expected=expected,
-                actual=actual,
-                impact=impact,
-                impact_pct=_pct(impact, expected),
-                score=round(a.score, 2),
-                direction=a.direction,
-                root_causes=causes.get(i, []),
-            )  # fmt: skip
+    causes_filters = usage_filters(filters, rule)
+    view = ResourceView(backend, by, drill, causes_filters, parent_runs + sub_runs, table)
+    found = classify(parent_runs, sub_runs, settings.direction, view.is_tag_loss)
+    anomalies = [_anomaly(run, usage, by, drill) for run in found.anomalies]
+    hygiene = [_hygiene(item, usage, by, drill, view) for item in found.hygiene]
+    if with_root_causes and anomalies:
+        items = [(tuple(a.series[b] for b in by), a.start, a.end, a.direction) for a in anomalies]
+        ranked = root_causes(
+            backend,
+            window,
+            by,
+            causes_filters,
+            items,
+            ROOT_CAUSE_DIMENSIONS,
+            DAILY_SEASON,
+            settings.seasons,
+            table,
         )
+        anomalies = [
+            a.model_copy(update={"root_causes": _line_first(a, c)})
+            for a, c in zip(anomalies, ranked, strict=True)
+        ]
     anomalies.sort(key=lambda x: (-abs(x.impact), x.start))
+    hygiene.sort(key=lambda x: (-x.impact, x.start))
+    currency = frame.attrs.get("currency")
+    non_usage, per_kind, n_other = summarise_non_usage(other, by, period.start)
     notes = [detection.note] if detection.note else []
     if detection.unchecked:
         first, last = detection.unchecked
@@ -172,13 +239,25 @@ def find_anomalies(
             f"days {days[first]}..{days[last]} not checked: not enough history "
             f"(needs {settings.min_seasons} weeks before a day)"
         )
+    if hygiene:
+        top = hygiene[0]
+        notes.append(
+            f"tag hygiene: {len(hygiene)} jump(s) of untagged spend reported apart, not as anomalies "
+            f"(largest {top.impact} {currency or ''} on {top.start}); tag the resources under tag_hygiene"
+        )
+    if (note := non_usage_note(non_usage, per_kind, n_other, currency or "")) is not None:
+        notes.append(note)
     return AnomalyReport(
         anomalies=anomalies,
         status=detection.status,
         season=detection.season,
-        series_checked=detection.series,
+        series_checked=n_series,
         notes=notes,
-        currency=frame.attrs.get("currency"),
+        currency=currency,
+        baseline=baseline,
+        non_usage=non_usage,
+        tag_hygiene=hygiene,
+        drill_dimension=drill,
         settings=settings,
         provenance=Provenance(
             tool="anomalies",
@@ -187,49 +266,5 @@ def find_anomalies(
             period=period,
             filters={k: ",".join(v) for k, v in filters.items()},
             rows_scanned=int(frame.attrs.get("rows_scanned", 0)),
-        ),
-    )
-
-
-def find_series_anomalies(path: Path, settings: DetectorSettings | None = None) -> AnomalyReport:
-    """Anomalous runs in a ``timestamp,value`` CSV; the series is named after the file."""
-    settings = settings or DetectorSettings()
-    series = read_series_file(path)
-    season = season_length(series.interval)
-    detection = detect(series.as_array()[None, :], season, settings)
-    anomalies = []
-    for a in detection.anomalies:
-        exact = [v for v in series.values[a.start_index : a.end_index + 1] if v is not None]
-        actual = _cents(sum(exact, Decimal(0)))
-        expected = _cents(a.expected)
-        impact = actual - expected
-        anomalies.append(
-            Anomaly(
-                series={"series": series.name},
-                start=series.label(a.start_index),
-                end=series.label(a.end_index),
-                expected=expected,
-                actual=actual,
-                impact=impact,
-                impact_pct=_pct(impact, expected),
-                score=round(a.score, 2),
-                direction=a.direction,
-            )  # fmt: skip
-        )
-    anomalies.sort(key=lambda x: x.start)
-    first, last = series.timestamps[0], series.timestamps[-1]
-    return AnomalyReport(
-        anomalies=anomalies,
-        status=detection.status,
-        season=season,
-        series_checked=1,
-        notes=[detection.note] if detection.note else [],
-        settings=settings,
-        provenance=Provenance(
-            tool="anomalies",
-            engine="file",
-            query=f"robust seasonal median over {path.name} ({len(series.timestamps)} points every {series.interval})",
-            period=Period(start=first.date(), end=last.date()),
-            rows_scanned=sum(v is not None for v in series.values),
         ),
     )
