@@ -58,7 +58,7 @@ def compose_spend(args: dict[str, Any], r: Any) -> list[str]:
         share = f" ({pct(row['share'])})" if row.get("share") is not None else ""
         lines.append(f"- {_label(_dims(row, by))}: {money(row['cost'], cur)}{share}")
     if by and len(r.get("rows", [])) > MAX_ROWS:
-        lines.append(f"(the largest {MAX_ROWS} of {len(r['rows'])} rows)")
+        lines.append(f"(the largest rows only, of {len(r['rows'])})")
     return lines
 
 
@@ -123,7 +123,7 @@ def compose_forecast(args: dict[str, Any], r: Any) -> list[str]:
             continue
         text = (
             f"{_label(f.get('series') or {})}{_scope(args)}: month to {m['end']} projected at "
-            f"{money(m['projected'], cur)} (80% range {money(m['lo80'], cur)} to {money(m['hi80'], cur)}), "
+            f"{money(m['projected'], cur)} (likely range {money(m['lo80'], cur)} to {money(m['hi80'], cur)}), "
             f"{money(m['actual_to_date'], cur)} spent through {m['actual_through']}"
         )
         if m.get("budget") is not None:
@@ -152,7 +152,7 @@ def compose_rightsize(args: dict[str, Any], r: Any) -> list[str]:
     ranked = sorted(actionable, key=lambda x: Decimal(x["monthly_savings"]), reverse=True)
     lines = [
         f"Right-sizing ({r['preset']}{', namespace ' + args['namespace'] if args.get('namespace') else ''}): "
-        f"{money(r['total_monthly_savings'])} per month across {len(actionable)} containers."
+        f"{money(r['total_monthly_savings'])} per month ({len(r['recommendations'])} containers checked)."
     ]
     for x in ranked[:5]:
         lines.append(
@@ -177,7 +177,7 @@ def compose_idle(args: dict[str, Any], r: Any) -> list[str]:
 def compose_models(args: dict[str, Any], r: Any) -> list[str]:
     cheaper = [f for f in r.get("features", []) if f.get("status") == "cheaper"]
     lines = [
-        f"Cheaper models would save {money(r['total_monthly_savings'])} per month ({len(cheaper)} features)."
+        f"Cheaper models would save {money(r['total_monthly_savings'])} per month ({len(r['features'])} features checked)."
     ]
     for f in cheaper[:5]:
         lines.append(

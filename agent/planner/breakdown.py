@@ -78,7 +78,13 @@ _TOP = re.compile(
     + _E
 )
 _WHICH = re.compile(
-    _B + r"(?:which|what|whose)\s+(?:(?:one|ones)\s+of\s+(?:the|our)\s+)?(?P<dim>" + _DIM + r")" + _E
+    _B
+    + r"(?:which|what|whose)\s+(?:(?P<n>"
+    + _NUM
+    + r")\s+)?(?:(?:one|ones)\s+of\s+(?:the|our)\s+)?(?P<dim>"
+    + _DIM
+    + r")"
+    + _E
 )
 _SUPERLATIVE_DIM = re.compile(
     _B + r"(?:most\s+expensive|biggest|largest|costliest|priciest)\s+(?P<dim>" + _DIM + r")" + _E
@@ -150,6 +156,9 @@ def find_breakdown(text: str) -> Breakdown:
             if _free(out, m.span()):
                 dim_text = m.group("dims") if "dims" in m.groupdict() else m.group("dim")
                 _add(out, _dims(dim_text), m.span())
+                if pattern is _WHICH and m.group("n") and out.top is None:
+                    # "which three services cost the most": the number is the ranking's length
+                    out.top = max(1, min(number(m.group("n")) or DEFAULT_TOP, MAX_TOP))
                 singular = not dim_text.endswith("s")
                 if pattern is not _NOUN_BREAKDOWN and out.top is None and singular and _MOST.search(text):
                     out.top = 1

@@ -1,0 +1,32 @@
+"""Untrusted text (tag values, resource names, repository files, Slack messages, LLM metadata)
+made safe for where it is shown. Pure functions; every surface that prints data uses them."""
+
+from __future__ import annotations
+
+import re
+
+# C0/C1 control characters (ESC starts colour, OSC hyperlinks, screen clears); newline and tab stay.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_CONTROL_ALL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# Characters that start Markdown emphasis, links, code, headings, tables, or raw HTML.
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>&])")
+
+
+def terminal_safe(text: str) -> str:
+    """``text`` without control characters, so data cannot drive the terminal."""
+    return _CONTROL.sub("\ufffd", text)
+
+
+def single_line(text: str) -> str:
+    """``text`` on one line with no control characters at all (titles, table cells, headers)."""
+    return _CONTROL_ALL.sub(" ", text)
+
+
+def markdown_escape(text: str) -> str:
+    """``text`` as literal characters in GitHub Markdown: one line, no emphasis, links or HTML."""
+    return _MARKDOWN.sub(r"\\\1", single_line(text))
+
+
+def mrkdwn_escape(text: str) -> str:
+    """``text`` as literal characters in Slack mrkdwn (Slack's own three entities)."""
+    return single_line(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
