@@ -54,6 +54,9 @@ COMMAND_MODULES: tuple[str, ...] = (
     "sample",
     "demo",
     "mcp",
+    "eval",
+    "review",
+    "savings",
 )
 
 

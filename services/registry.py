@@ -126,6 +126,7 @@ _SPECS: tuple[ToolSpec, ...] = (
              rq.EmptyRequest, "services.waste:untagged", "services.waste:UntaggedReport", read_only=True),
     ToolSpec("digest", "Weekly digest: week-over-week spend, movers, anomalies, forecast vs budget, savings.",
              rq.DigestRequest, "services.digest:digest", "services.digest:DigestResult", read_only=True),
+    # ----- review of GitOps changes ([Policy & review]) -----
     # ----- remediation -----
     ToolSpec("scan", "Run detectors → playbooks → guardrails and record proposals for approval.",
              rq.ScanRequest, "services.remediation.workflow:scan", "services.remediation.results:ScanSummary",
@@ -151,6 +152,7 @@ _SPECS: tuple[ToolSpec, ...] = (
     ToolSpec("audit_verify", "Re-compute the audit log's hash chain.",
              rq.EmptyRequest, "services.remediation.workflow:audit_verify",
              "services.remediation.workflow:AuditVerifyResult", read_only=True),
+    # ----- proposal lifecycle and savings ([Proposal quality]) -----
     # ----- data in (operators only; never offered to an LLM or MCP) -----
     ToolSpec("ingest_focus", "Load FOCUS cost exports.", rq.IngestRequest, "services.ingest:ingest_focus",
              "warehouse.ingest_models:IngestReport", read_only=False),
