@@ -67,6 +67,7 @@ def detector_settings(request: AnomaliesRequest) -> DetectorSettings:
     return DetectorSettings(
         z_threshold=request.z,
         direction=request.direction,
+        volatility=request.volatility,
         rule=ThresholdRule(
             absolute=request.threshold_abs,
             percent=None if request.threshold_pct is None else float(request.threshold_pct),
@@ -82,8 +83,18 @@ def anomalies(request: AnomaliesRequest, deps: Deps) -> AnomalyReport:
 
     settings = detector_settings(request)
     if request.series is not None:
-        return find_series_anomalies(Path(request.series), settings)
-    report = find_anomalies(deps.backend, deps.period(request.period), request.by, request.filters, settings)
+        return find_series_anomalies(
+            Path(request.series), settings, timezone=request.timezone, aggregate=request.aggregate
+        )
+    report = find_anomalies(
+        deps.backend,
+        deps.period(request.period),
+        request.by,
+        request.filters,
+        settings,
+        baseline=request.baseline,
+        drill_down=request.drill_down,
+    )
     return _with_budget_burn(report, deps)
 
 

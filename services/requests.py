@@ -137,6 +137,22 @@ class AnomaliesRequest(Request):
     )
     combine: Literal["and", "or"] = Field("and", description="how the two thresholds combine")
     direction: Literal["up", "both"] = Field("up", description="up (increases only) or both")
+    baseline: Literal["usage", "all"] = Field(
+        "usage",
+        description="usage: credits, refunds, adjustments and taxes left out of the series; all: every charge",
+    )
+    drill_down: bool = Field(True, description="also check one level below `by` and report it on the parent")
+    volatility: Literal["tail", "mad"] = Field(
+        "tail", description="score scale: MAD raised to the series' usual extremes (tail), or MAD only"
+    )
+    timezone: str | None = Field(
+        None,
+        description="series file only: IANA zone of stamps written without one (default UTC)",
+        max_length=64,
+    )
+    aggregate: Literal["mean", "sum"] = Field(
+        "mean", description="series file only: how rows landing on one grid point combine"
+    )
 
 
 class ForecastRequest(Request):

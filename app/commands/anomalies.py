@@ -81,6 +81,21 @@ def anomalies_command(
     ),
     combine: str = typer.Option("and", "--combine", help="and | or: how the two thresholds combine"),
     direction: str = typer.Option("up", "--direction", help="up (increases) | both"),
+    baseline: str = typer.Option(
+        "usage", "--baseline", help="usage (credits, refunds, adjustments, taxes left out) | all"
+    ),
+    drill_down: bool = typer.Option(
+        True, "--drill-down/--no-drill-down", help="also check one level below --by (reported on the parent)"
+    ),
+    volatility: str = typer.Option(
+        "tail", "--volatility", help="tail (knows a series' usual extremes) | mad"
+    ),
+    timezone: str | None = typer.Option(
+        None, "--timezone", help="--series: zone of stamps without one (UTC)"
+    ),
+    aggregate: str = typer.Option(
+        "mean", "--aggregate", help="--series: mean | sum of rows on one grid point"
+    ),
     json_output: bool = typer.Option(False, "--json", help="print one JSON document"),
 ) -> None:
     """Anomalous spend: same-weekday robust scores, AWS-style thresholds, root causes."""
@@ -95,6 +110,11 @@ def anomalies_command(
         "threshold_pct": _decimal(threshold_pct, "--threshold-pct"),
         "combine": combine,
         "direction": direction,
+        "baseline": baseline,
+        "drill_down": drill_down,
+        "volatility": volatility,
+        "timezone": timezone,
+        "aggregate": aggregate,
     }
     report = get_context(ctx).call("anomalies", args)
     if json_output:

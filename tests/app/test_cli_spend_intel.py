@@ -268,3 +268,28 @@ def test_forecast_on_stale_data_names_the_gap(run_cli, home: Path) -> None:  # t
     assert "all of it is forecast" in doc["forecasts"][0]["month_end"]["note"]
     text = run_cli("--as-of", "2026-06-15", "forecast", "--horizon", "5").out
     assert "Forecast from 2026-06-15" in text and "no data since 2026-05-01" in text
+
+
+def test_anomaly_options_reach_the_detector(run_cli, home: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    base = ("--as-of", AS_OF, "anomalies", "--period", "2026-04", "--by", "team,service", "--json")
+    usage = run_cli(*base).json()
+    every = run_cli(*base, "--baseline", "all", "--no-drill-down", "--volatility", "mad").json()
+    assert usage["settings"]["volatility"] == "tail" and every["settings"]["volatility"] == "mad"
+    assert (usage["baseline"], every["baseline"]) == ("usage", "all")
+    assert usage["drill_dimension"] is not None and every["drill_dimension"] is None
+    # The injected spike is found whatever the options; the options are not silently dropped.
+    assert usage["anomalies"][0]["series"] == every["anomalies"][0]["series"]
+    bad = run_cli(*base, "--baseline", "credits")
+    assert bad.code == 2 and "baseline" in bad.err and bad.err.count("\n") == 1
+    lines = ["timestamp,value"] + [
+        f"2026-03-{1 + i // 24:02d}T{i % 24:02d}:00,{100 + i % 24}" for i in range(240)
+    ]
+    path = tmp_path / "local.csv"
+    path.write_text("\n".join(lines) + "\n")
+    berlin = run_cli(
+        "anomalies", "--series", str(path), "--timezone", "Europe/Berlin", "--aggregate", "sum", "--json"
+    )
+    assert berlin.code == 0, berlin.err
+    assert berlin.json()["anomalies"] == [] and berlin.json()["season"] == 24
+    mars = run_cli("anomalies", "--series", str(path), "--timezone", "Mars/Olympus")
+    assert mars.code == 2 and "timezone 'Mars/Olympus': not an IANA zone name" in mars.err
