@@ -3,6 +3,7 @@ folder outside the checkout; costpilot's top-level import names are its own."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -98,4 +99,15 @@ def test_a_wheel_install_runs_the_demo_outside_the_checkout(wheel: Path, tmp_pat
     )  # fmt: skip
     assert demo.returncode == 0, demo.stderr[-2000:]
     assert "audit log intact" in demo.stdout
+    # The demo tells where everything is; its workspace pins "today", so what it suggests works as typed.
+    assert "9/9 The audit trail" in demo.stdout and "Try next:" in demo.stdout
+    assert (outside / "ws" / "digest" / "digest.png").stat().st_size > 1000
+    later = subprocess.run(
+        [str(venv / "bin" / "costpilot"), "--workspace", str(outside / "ws"), "spend", "--period", "last-week", "--json"],
+        cwd=outside, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert later.returncode == 0 and json.loads(later.stdout)["period"] == {
+        "start": "2026-11-16",
+        "end": "2026-11-22",
+    }
     assert list((outside / "ws" / "sample" / "gitops-repo" / ".costpilot").glob("policy.yaml"))

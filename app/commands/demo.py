@@ -1,12 +1,15 @@
 """``costpilot demo``: the whole loop on generated sample data, offline.
 
 The demo is a script of ordinary ``costpilot`` commands run in-process against a workspace, so
-every step printed is one a user can type: ingest → spend → movers → anomalies → forecast and
-budget → right-sizing, idle, cheaper models → scan (guardrails) → approve → PR branch → audit.
+every step printed is one a user can type: ingest → questions to the agent → spend → anomalies →
+forecast and budget → waste → scan (guardrails) → approve → PR branch → digest → audit. The
+workspace pins its as-of date, so the commands it suggests keep working on later days.
 """
 
 from __future__ import annotations
 
+import shlex
+import time
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,6 +26,7 @@ from domain.errors import DataError, InputError
 
 if TYPE_CHECKING:
     from evals.sampledata.generate import SampleManifest
+    from services.workspace import Workspace
 
 DEMO_APPROVER = "U_DEMO_LEAD"
 DEMO_BUDGET_USD = "700000"
@@ -38,10 +42,10 @@ class DemoRun:
         """Run ``costpilot ARGS`` against the demo workspace, showing the command first."""
         from app.cli import main
 
-        console.print(f"[bold cyan]$ costpilot {' '.join(args)}[/]")
+        console.print(f"$ costpilot {shlex.join(args)}", style="bold cyan", markup=False, highlight=False)
         code = main(["--workspace", str(self.ctx.workspace.home), "--as-of", self.as_of.isoformat(), *args])
         if code != 0:
-            raise DataError(f"demo step `costpilot {' '.join(args)}` failed (exit {code})")
+            raise DataError(f"demo step `costpilot {shlex.join(args)}` failed (exit {code})")
 
 
 def _ingest(run: DemoRun) -> None:
@@ -49,6 +53,20 @@ def _ingest(run: DemoRun) -> None:
     run.cli("ingest", "focus", str(sample / "focus"))
     run.cli("ingest", "llm-usage", str(sample / "llm"))
     run.cli("ingest", "utilization", str(run.manifest.utilization_file))
+
+
+# Questions a newcomer asks; the offline planner answers each with the tools it names.
+DEMO_QUESTIONS: tuple[str, ...] = (
+    "what did each team spend last week?",
+    "what changed last week, and why?",
+    "how much will we spend by the end of the month?",
+    "where can we save money?",
+)
+
+
+def _ask(run: DemoRun) -> None:
+    for question in DEMO_QUESTIONS:
+        run.cli("ask", question, "--thread", "demo")
 
 
 def _spend(run: DemoRun) -> None:
@@ -85,26 +103,40 @@ def _remediate(run: DemoRun) -> None:
         run.cli("proposals", "show", best.id)
         run.cli("approve", best.id, "--as", DEMO_APPROVER)
     run.cli("proposals", "list")
+
+
+def _digest(run: DemoRun) -> None:
+    run.cli("digest", "--out", str(run.ctx.workspace.home / "digest" / "digest.md"))
+
+
+def _audit(run: DemoRun) -> None:
     run.cli("audit", "verify")
 
 
 # The demo's steps, in order.
 DEMO_STEPS: list[tuple[str, Callable[[DemoRun], None]]] = [
-    ("1. Ingest cloud bills (FOCUS), LLM gateway logs and Kubernetes utilization", _ingest),
-    ("2. Where the money goes", _spend),
-    ("3. Anomalies", _anomalies),
-    ("4. Forecast and budget", _forecast),
-    ("5. Waste: right-sizing, idle workloads, cheaper models", _waste),
-    ("6. Remediation: guardrails, approval, pull request, audit", _remediate),
+    ("Ingest cloud bills, LLM gateway logs, Kubernetes utilization", _ingest),
+    ("Ask in plain words (every number from a tool, checked)", _ask),
+    ("Where the money goes", _spend),
+    ("Anomalies", _anomalies),
+    ("Forecast and budget", _forecast),
+    ("Waste: right-sizing, idle workloads, cheaper models", _waste),
+    ("Remediation: guardrails, approval, pull request", _remediate),
+    ("The weekly digest, with its chart", _digest),
+    ("The audit trail", _audit),
 ]
 
 
-def _write_demo_config(home: Path, manifest: SampleManifest) -> None:
-    """Point the workspace at the sample GitOps repo (local forge) and name the demo approvers,
-    unless the user already configured those files."""
+def _write_demo_config(home: Path, manifest: SampleManifest, as_of: date) -> None:
+    """Point the workspace at the sample GitOps repo (local forge), pin its as-of date (the sample
+    ends on a fixed day) and name the demo approvers, unless the user configured those files."""
     settings_file = home / "costpilot.toml"
     if not settings_file.exists():
-        settings_file.write_text(f'forge = "local"\ngitops_repo = "{manifest.gitops_repo}"\n')
+        settings_file.write_text(
+            '# Written by `costpilot demo`: the sample data ends on a fixed day, so "today" is pinned\n'
+            "# to the day after it; remove as_of to use the real date.\n"
+            f'as_of = "{as_of.isoformat()}"\nforge = "local"\ngitops_repo = "{manifest.gitops_repo}"\n'
+        )
     elif "gitops_repo" not in tomllib.loads(settings_file.read_text()):
         raise InputError(f"{settings_file}: the demo needs gitops_repo set (or use a fresh --workspace)")
     remediation_file = home / "remediation.toml"
@@ -133,18 +165,43 @@ def demo_command(
     except ValueError:
         raise InputError(f"--end {end!r}: not a date (YYYY-MM-DD)") from None
     ws = app_ctx.workspace.ensure()
+    started = time.monotonic()
     with err_console.status("generating sample data…"):
         manifest = generate_sample(ws.home / "sample", end=end_day, seed=seed)
-    _write_demo_config(ws.home, manifest)
     # The sample's "today" is the day after its last day, unless --as-of says otherwise.
-    run = DemoRun(ctx=app_ctx, manifest=manifest, as_of=app_ctx.settings.as_of or end_day + timedelta(days=1))
-    for title, step in DEMO_STEPS:
-        console.print(Rule(f"[bold]{title}"))
+    as_of = app_ctx.settings.as_of or end_day + timedelta(days=1)
+    _write_demo_config(ws.home, manifest, as_of)
+    run = DemoRun(ctx=app_ctx, manifest=manifest, as_of=as_of)
+    for number, (title, step) in enumerate(DEMO_STEPS, start=1):
+        console.print(
+            Rule(f"[bold]{number}/{len(DEMO_STEPS)} {title}[/]  [dim]{time.monotonic() - started:.0f} s[/]")
+        )
         step(run)
-    console.print(Rule())
-    console.print(
-        f"workspace: {ws.home} (as of {run.as_of.isoformat()}). Every command above works on it, e.g.\n"
-        f"  costpilot --workspace {ws.home} --as-of {run.as_of.isoformat()} spend --period last-month --by service"
+    console.print(Rule(f"[bold]done in {time.monotonic() - started:.0f} s"))
+    console.print(_next_steps(ws, manifest, as_of), markup=False, highlight=False)
+
+
+def _next_steps(ws: Workspace, manifest: SampleManifest, as_of: date) -> str:
+    """Where everything is, and what to try next (each line works as typed)."""
+    home = ws.home
+    cp = f"costpilot --workspace {home}"
+    return "\n".join(
+        [
+            f"Workspace {home} (pinned to {as_of.isoformat()} in costpilot.toml):",
+            f"  warehouse     {ws.warehouse_path}",
+            f"  state, audit  {ws.state_db_path}",
+            f"  logs          {ws.logs_dir}",
+            f"  sample data   {manifest.out_dir}",
+            f"  GitOps repo   {manifest.gitops_repo}  (git -C {manifest.gitops_repo} branch --list 'costpilot/*')",
+            f"  digest        {home / 'digest'}",
+            "Try next:",
+            f'  {cp} ask "which models cost the most per request?"',
+            f"  {cp} spend --period last-week --by service --json",
+            f"  {cp} proposals list",
+            f"  {cp} serve --port 3000        # the Slack app (SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET; README: Slack)",
+            f"  {cp} mcp                      # MCP over stdio for Claude Desktop or any MCP client (README: MCP)",
+            "  COSTPILOT_FORGE=github GITHUB_TOKEN=… costpilot scan   # real pull requests (README: Remediation)",
+        ]
     )
 
 
