@@ -138,6 +138,26 @@ class FreezePolicy(_Strict):
     weekly: list[WeeklyFreeze] = Field(default_factory=list)
 
 
+_PACKAGE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+
+
+class RegoPolicySettings(_Strict):
+    """How the repository's own Rego policies (``.costpilot/policies/*.rego``) count."""
+
+    warn_only: list[str] = Field(
+        default_factory=list,
+        description="Rego packages (e.g. kubernetes.admission) whose deny/violation only warn",
+    )
+
+    @field_validator("warn_only")
+    @classmethod
+    def _packages(cls, value: list[str]) -> list[str]:
+        for i, name in enumerate(value):
+            if not _PACKAGE.match(name):
+                raise ValueError(f"item {i} {name!r} is not a Rego package name (e.g. kubernetes.admission)")
+        return value
+
+
 class Policy(_Strict):
     """Every guardrail knob; the defaults are the safe ones."""
 
@@ -160,6 +180,7 @@ class Policy(_Strict):
     cost: CostPolicy = Field(default_factory=CostPolicy)
     secrets: SecretsPolicy = Field(default_factory=SecretsPolicy)
     freeze: FreezePolicy = Field(default_factory=FreezePolicy)
+    rego: RegoPolicySettings = Field(default_factory=RegoPolicySettings)
     source: str = Field("defaults", description="where this policy came from")
 
     @field_validator("kubernetes_version")

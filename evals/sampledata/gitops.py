@@ -21,6 +21,7 @@ from evals.sampledata.catalog import (
     services_of,
     team,
 )
+from evals.sampledata.rego_policies import sample_policies
 
 # Comments a platform team would leave next to a value (keyed by service name).
 _WHY_PROD = {
@@ -355,6 +356,7 @@ def render_repo() -> dict[str, str]:
     for s in SERVICES:
         if s.chart:
             files.update(_chart_files(s))
+    files.update(sample_policies())  # the company's Rego policies, as the seeds print them
     return dict(sorted(files.items()))
 
 
