@@ -79,7 +79,7 @@ class Deps:
         if "://" in url:
             raise ConfigError(
                 f"COSTPILOT_WAREHOUSE_URL {_redact_url(url)}: this operation needs the DuckDB "
-                "warehouse file (utilization samples and ingest are DuckDB-only for now)"
+                "warehouse file (utilization samples are DuckDB-only for now)"
             )
         return Path(url)
 
@@ -88,7 +88,8 @@ class Deps:
         """The Ibis backend over the cost facts (DuckDB file or any Ibis URL), opened once."""
         from warehouse.connection import open_backend
 
-        backend = open_backend(self.warehouse_url)
+        # Tag aliases derive team/env/… on a lakehouse table that lacks them (spark+parquet://).
+        backend = open_backend(self.warehouse_url, self.settings.tag_aliases)
         self._closers.append(backend.disconnect)
         return backend
 
@@ -101,7 +102,14 @@ class Deps:
 
         if self.settings.database_url is None:
             self.workspace.ensure()
-        engine = open_store(self.workspace.state_db_url(self.settings.database_url))
+        key = self.settings.audit_key
+        # The audit chain's key lives outside the state DB: the environment, else the workspace's
+        # secrets file (replicas on one PostgreSQL must share COSTPILOT_AUDIT_KEY).
+        engine = open_store(
+            self.workspace.state_db_url(self.settings.database_url),
+            audit_key=key.get_secret_value() if key else None,
+            secrets_file=self.workspace.home / "secrets.toml",
+        )
         self._closers.append(engine.dispose)
         return engine
 

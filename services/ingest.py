@@ -9,7 +9,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
-from services.deps import Deps
+from domain.errors import ConfigError
+from services.deps import Deps, _redact_url
 from services.requests import IngestRequest, PrometheusIngestRequest
 from warehouse.ingest_models import IngestReport, IngestResult
 
@@ -23,13 +24,28 @@ def _paths(request: IngestRequest) -> list[Path]:
     return [Path(p) for p in request.paths]
 
 
+def _cost_warehouse(deps: Deps) -> Path | str:
+    """Where cost facts are loaded: the DuckDB file, or a ``postgresql://`` warehouse."""
+    from warehouse.targets import is_postgres_url
+
+    url = deps.warehouse_url
+    if is_postgres_url(url):
+        return url
+    if "://" in url:
+        raise ConfigError(
+            f"COSTPILOT_WAREHOUSE_URL {_redact_url(url)}: costpilot ingests into DuckDB or PostgreSQL; "
+            "a lakehouse table (Spark over Parquet) is loaded by its own pipeline, costpilot only queries it"
+        )
+    return deps.warehouse_path
+
+
 def ingest_focus(request: IngestRequest, deps: Deps, on_file: OnFile = None) -> IngestReport:
     from warehouse.ingest_focus import ingest_focus_files
     from warehouse.paths import expand_inputs
 
     ws = deps.workspace.ensure()
     return ingest_focus_files(
-        deps.warehouse_path,
+        _cost_warehouse(deps),
         expand_inputs(_paths(request), FOCUS_SUFFIXES),
         deps.settings.warehouse_config(),
         ws.rejected_dir,
@@ -45,7 +61,7 @@ def ingest_llm_usage(request: IngestRequest, deps: Deps, on_file: OnFile = None)
 
     ws = deps.workspace.ensure()
     return ingest_llm_files(
-        deps.warehouse_path,
+        _cost_warehouse(deps),
         expand_inputs(_paths(request), LLM_SUFFIXES),
         deps.settings.warehouse_config(),
         ws.rejected_dir,

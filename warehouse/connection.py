@@ -33,6 +33,19 @@ def connect_duckdb(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnec
     return con
 
 
+def connect_staging(temp_dir: Path) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB with empty fact tables, where files bound for another warehouse
+    (PostgreSQL) are validated and staged; it spills to ``temp_dir`` like the file does."""
+    con = duckdb.connect(":memory:")
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET enable_progress_bar = false")
+    con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+    con.execute(f"SET temp_directory = '{temp_dir}'")
+    con.execute(create_fact_table_sql())
+    con.execute(CREATE_INGESTS_SQL)
+    return con
+
+
 def connect_reader(path: Path) -> duckdb.DuckDBPyConnection:
     """A read-only connection (many processes may read while one ingests; a process that holds
     the Ibis backend may open more). Readers check ``table_exists`` before querying a table that
@@ -72,11 +85,23 @@ def load_transaction(con: duckdb.DuckDBPyConnection, source: Path, scratch: Path
         raise
 
 
-def open_backend(target: Path | str) -> ibis.BaseBackend:
-    """An Ibis backend over the warehouse: a DuckDB file path or a ``postgresql://`` URL."""
+def open_backend(target: Path | str, tag_aliases: dict[str, list[str]] | None = None) -> ibis.BaseBackend:
+    """An Ibis backend over the warehouse: a DuckDB file path, a ``spark+parquet://`` lakehouse
+    table (``tag_aliases`` derive the allocation dimensions it lacks; warehouse/spark.py) or any
+    other Ibis URL (``postgresql://``, ``bigquery://``, ``snowflake://``, ``trino://``; see
+    warehouse/README.md)."""
     text = str(target)
-    if text.startswith(("postgresql://", "postgres://")):
-        return ibis.connect(text)
+    if text.startswith("spark+parquet://"):
+        from warehouse.spark import open_spark
+
+        return open_spark(text, tag_aliases)
+    if "://" in text:
+        try:
+            return ibis.connect(text)
+        except Exception as exc:  # a driver's own error: server down, bad credentials, no backend
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            scheme = text.split("://", 1)[0]
+            raise DataError(f"cannot open the {scheme} warehouse ({first[:300]})") from None
     path = Path(text)
     if not path.exists():
         raise DataError(f"{path}: no warehouse yet; run `costpilot ingest focus PATH` first")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ibis
 
 from warehouse.facts import FACT_TABLE
+from warehouse.table_cache import invalidate
 
 
 def copy_facts(source: ibis.BaseBackend, target: ibis.BaseBackend, table: str = FACT_TABLE) -> int:
@@ -14,4 +15,5 @@ def copy_facts(source: ibis.BaseBackend, target: ibis.BaseBackend, table: str = 
     """
     data = source.table(FACT_TABLE).to_pyarrow()
     target.create_table(table, data, overwrite=True)
+    invalidate()  # the table was re-created: memoized schemas are stale
     return data.num_rows

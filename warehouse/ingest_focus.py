@@ -7,12 +7,12 @@ import uuid
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
 from domain.errors import InputError
 from warehouse.config import WarehouseConfig
-from warehouse.connection import connect_duckdb
 from warehouse.facts import EXTRA_COLUMNS, FACT_TABLE, INGESTS_TABLE, focus_by_lower, required_columns
 from warehouse.files import (
     duplicate_columns,
@@ -26,6 +26,7 @@ from warehouse.files import (
 from warehouse.ingest_models import IngestReport, IngestResult, Replacement
 from warehouse.loader import SourceSpec, StagedFile, load_batch
 from warehouse.sql import ident, literal
+from warehouse.targets import Query, open_ingest_target
 
 NULL_STRINGS = ["NULL", "null", ""]
 # A restatement may shrink a (billing account, billing period) by at most this share of its rows
@@ -168,103 +169,102 @@ def _structural_rejects(tables: str) -> Callable[[duckdb.DuckDBPyConnection], li
     return collect
 
 
-def _latest_batch(con: duckdb.DuckDBPyConnection) -> str | None:
-    row = con.execute(
-        "SELECT batch_id FROM ingests WHERE kind = 'focus' ORDER BY ingested_at DESC LIMIT 1"
-    ).fetchall()
-    return row[0][0] if row else None
+def _latest_batch(query: Query) -> str | None:
+    rows = query(
+        f"SELECT batch_id FROM {INGESTS_TABLE} WHERE kind = 'focus' ORDER BY ingested_at DESC LIMIT 1", []
+    )
+    return rows[0][0] if rows else None
 
 
-def _older(keys: str) -> str:
-    """FROM/WHERE of the rows of earlier exports (other batches) for the keys in table ``keys``."""
-    return f"""
-    FROM {FACT_TABLE} f JOIN {keys} k ON f.BillingAccountId = k.acct AND f.BillingPeriodStart = k.period
+# The restatement SQL runs on the warehouse itself (DuckDB or PostgreSQL): portable SQL, quoted
+# identifiers, ``?`` placeholders.
+def _keys(shas: list[str]) -> str:
+    """A CTE of the (billing account, billing period) keys the files ``shas`` hold."""
+    return (
+        f'WITH k AS (SELECT DISTINCT "BillingAccountId" AS acct, "BillingPeriodStart" AS period '
+        f"FROM {FACT_TABLE} WHERE x_source_sha256 IN ({', '.join('?' * len(shas))}))"
+    )
+
+
+_OLDER = f"""
+    FROM {FACT_TABLE} f JOIN k ON f."BillingAccountId" = k.acct AND f."BillingPeriodStart" = k.period
     JOIN {INGESTS_TABLE} i ON i.sha256 = f.x_source_sha256
     WHERE i.kind = 'focus' AND i.batch_id <> ?"""
 
 
-def _keys_table(con: duckdb.DuckDBPyConnection, name: str, shas: list[str]) -> None:
-    con.execute(
-        f"CREATE TEMP TABLE {name} AS SELECT DISTINCT BillingAccountId AS acct, BillingPeriodStart AS period "
-        f"FROM {FACT_TABLE} WHERE x_source_sha256 IN ({', '.join('?' * len(shas))})",
-        shas,
-    )
-
-
-def _check_shrink(
-    con: duckdb.DuckDBPyConnection, new: list[StagedFile], batch_id: str, max_shrink: Decimal
-) -> None:
+def _check_shrink(query: Query, new: list[StagedFile], batch_id: str, max_shrink: Decimal) -> None:
     """Refuse a restatement that keeps fewer than (1 − max_shrink) × the rows an earlier export
     had for a (billing account, billing period); the batch's rows count together (part files)."""
     shas = [s.spec.sha256 for s in new]
-    _keys_table(con, "__keys", shas)
-    try:
-        rows = con.execute(
-            f"""
-            WITH older AS (SELECT k.acct, k.period, count(*) AS n {_older("__keys")} GROUP BY ALL),
-            batch AS (
-                SELECT f.BillingAccountId AS acct, f.BillingPeriodStart AS period, count(*) AS n
-                FROM {FACT_TABLE} f JOIN {INGESTS_TABLE} i ON i.sha256 = f.x_source_sha256
-                WHERE i.batch_id = ? GROUP BY ALL)
-            SELECT o.acct, o.period, o.n, b.n FROM older o JOIN batch b USING (acct, period)
-            ORDER BY o.acct, o.period
-            """,
-            [batch_id, batch_id],
-        ).fetchall()
-    finally:
-        con.execute("DROP TABLE IF EXISTS __keys")
+    rows = query(
+        f"""
+        {_keys(shas)},
+        older AS (SELECT k.acct, k.period, count(*) AS n {_OLDER} GROUP BY k.acct, k.period),
+        batch AS (
+            SELECT f."BillingAccountId" AS acct, f."BillingPeriodStart" AS period, count(*) AS n
+            FROM {FACT_TABLE} f JOIN {INGESTS_TABLE} i ON i.sha256 = f.x_source_sha256
+            WHERE i.batch_id = ? GROUP BY f."BillingAccountId", f."BillingPeriodStart")
+        SELECT o.acct, o.period, o.n, b.n FROM older o
+        JOIN batch b ON b.acct = o.acct AND b.period = o.period
+        ORDER BY o.acct, o.period
+        """,
+        [*shas, batch_id, batch_id],
+    )
     shrunk = [row for row in rows if Decimal(row[3]) < (1 - max_shrink) * row[2]]
     if not shrunk:
         return
     acct, period, old, now = shrunk[0]
-    source = con.execute(
+    source = query(
         f"SELECT x_source_file FROM {FACT_TABLE} WHERE x_source_sha256 IN ({', '.join('?' * len(shas))}) "
-        "AND BillingAccountId = ? AND BillingPeriodStart = ? LIMIT 1",
+        'AND "BillingAccountId" = ? AND "BillingPeriodStart" = ? LIMIT 1',
         [*shas, acct, period],
-    ).fetchone()
+    )
     more = f" (and {len(shrunk) - 1} more account-months)" if len(shrunk) > 1 else ""
     raise InputError(
-        f"{shown(source[0] if source else new[0].spec.path, 4096)}: this export would replace the "
+        f"{shown(source[0][0] if source else new[0].spec.path, 4096)}: this export would replace the "
         f"{old:,} rows of billing account {shown(acct)!r}, period {period:%Y-%m-%d}, with {now:,}{more}, "
         f"a shrink of more than {max_shrink:.0%}: a partial export? Use --allow-shrink to replace anyway"
     )
 
 
-def _replace_older(con: duckdb.DuckDBPyConnection, item: StagedFile, batch_id: str) -> list[Replacement]:
+def _replace_older(query: Query, item: StagedFile, batch_id: str) -> list[Replacement]:
     """Delete the rows of earlier exports for the (billing account, billing period)s of one file."""
-    _keys_table(con, "__mine", [item.spec.sha256])
-    try:
-        victims = con.execute(
-            f"""
-            SELECT f.x_source_sha256, any_value(i.path), count(*),
-                   list(DISTINCT f.BillingAccountId ORDER BY f.BillingAccountId),
-                   list(DISTINCT strftime(f.BillingPeriodStart, '%Y-%m-%d') ORDER BY 1)
-            {_older("__mine")}
-            GROUP BY f.x_source_sha256 ORDER BY 2
-            """,
-            [batch_id],
-        ).fetchall()
-        for sha, *_ in victims:
-            con.execute(
-                f"DELETE FROM {FACT_TABLE} f USING __mine k WHERE f.x_source_sha256 = ? "
-                "AND f.BillingAccountId = k.acct AND f.BillingPeriodStart = k.period",
-                [sha],
-            )
-            con.execute(
-                f"UPDATE {INGESTS_TABLE} SET replaced_by = ? WHERE sha256 = ?", [item.spec.sha256, sha]
-            )
-    finally:
-        con.execute("DROP TABLE IF EXISTS __mine")
+    parts = query(
+        f"""
+        {_keys([item.spec.sha256])}
+        SELECT f.x_source_sha256, min(i.path), k.acct, k.period, count(*) {_OLDER}
+        GROUP BY f.x_source_sha256, k.acct, k.period
+        """,
+        [item.spec.sha256, batch_id],
+    )
+    victims: dict[str, dict[str, Any]] = {}
+    for sha, path, acct, period, count in parts:
+        victim = victims.setdefault(sha, {"path": path, "rows": 0, "accounts": set(), "periods": set()})
+        victim["rows"] += count
+        victim["accounts"].add(acct)
+        victim["periods"].add(f"{period:%Y-%m-%d}")
+    for sha, _path, acct, period, _count in parts:
+        query(
+            f'DELETE FROM {FACT_TABLE} WHERE x_source_sha256 = ? AND "BillingAccountId" = ? '
+            'AND "BillingPeriodStart" = ?',
+            [sha, acct, period],
+        )
+    for sha in victims:
+        query(f"UPDATE {INGESTS_TABLE} SET replaced_by = ? WHERE sha256 = ?", [item.spec.sha256, sha])
     return [
         Replacement(
-            path=path, sha256=sha, rows_removed=count, billing_accounts=accounts, billing_periods=periods
+            path=v["path"],
+            sha256=sha,
+            rows_removed=v["rows"],
+            billing_accounts=sorted(v["accounts"]),
+            billing_periods=sorted(v["periods"]),
         )
-        for sha, path, count, accounts, periods in victims
+        for sha, v in sorted(victims.items(), key=lambda kv: kv[1]["path"])
     ]
 
 
 def ingest_focus_files(
-    warehouse_path: Path,
+    warehouse: Path | str,
     paths: Sequence[Path],
     config: WarehouseConfig,
     rejected_dir: Path,
@@ -273,7 +273,8 @@ def ingest_focus_files(
     allow_shrink: bool = False,
     max_shrink: Decimal = DEFAULT_MAX_SHRINK,
 ) -> IngestReport:
-    """Ingest FOCUS files, all or none of them (one transaction; an error names the file).
+    """Ingest FOCUS files into ``warehouse`` (a DuckDB file or a ``postgresql://`` URL), all or
+    none of them (one transaction; an error names the file).
 
     Files given together form one export batch; with ``append`` they join the previous FOCUS
     ingest's batch (more part files of the same export, ingested in a later run), so they add to
@@ -282,26 +283,33 @@ def ingest_focus_files(
     needs ``allow_shrink``."""
     if not Decimal(0) <= Decimal(max_shrink) <= 1:
         raise InputError(f"max_shrink {max_shrink}: must be a share between 0 and 1")
-    con = connect_duckdb(warehouse_path)
-    try:
-        batch_id = (_latest_batch(con) if append else None) or uuid.uuid4().hex
+    with open_ingest_target(warehouse, rejected_dir) as target:
+        con = target.con
+        batch_id = (_latest_batch(target.query) if append else None) or uuid.uuid4().hex
 
         def prepare(path: Path) -> Callable[[], SourceSpec]:
             spec = inspect_focus_file(con, Path(path))
             return lambda: spec
 
-        def restate(con: duckdb.DuckDBPyConnection, staged: list[StagedFile]) -> None:
+        def restate(query: Query, staged: list[StagedFile]) -> None:
             new = [s for s in staged if s.rows_loaded]
             if not new:
                 return
             if not allow_shrink:
-                _check_shrink(con, new, batch_id, Decimal(max_shrink))
+                _check_shrink(query, new, batch_id, Decimal(max_shrink))
             for item in new:
-                item.replaced = _replace_older(con, item, batch_id)
+                item.replaced = _replace_older(query, item, batch_id)
 
-        results = load_batch(con, [Path(p) for p in paths], prepare, config, rejected_dir, batch_id, restate)
-    finally:
-        con.close()
+        results = load_batch(
+            con,
+            [Path(p) for p in paths],
+            prepare,
+            config,
+            rejected_dir,
+            batch_id,
+            target.before_commit(restate),
+            known_currency=target.known_currency,
+        )
     for result in results:
         if on_file:
             on_file(result)

@@ -21,12 +21,12 @@ import pyarrow as pa
 
 from domain.money import decimal_str, to_decimal
 from warehouse.config import ALLOCATION_DIMENSIONS, WarehouseConfig
-from warehouse.connection import connect_duckdb
 from warehouse.facts import FACT_TABLE, MAX_ABS_TEXT, MAX_ABS_VALUE
 from warehouse.files import file_sha256, parse_json, read_records, rejected, shown, sniff_format
 from warehouse.ingest_models import IngestReport, IngestResult
 from warehouse.loader import Prepare, SourceSpec, already_ingested, load_batch
 from warehouse.prices import find_price
+from warehouse.targets import open_ingest_target
 
 SERVICE_CATEGORY = "AI and Machine Learning"
 REQUIRED_FIELDS = ("request_id", "startTime", "model")
@@ -330,8 +330,13 @@ def read_llm_file(path: Path, config: WarehouseConfig) -> tuple[pa.Table, list[t
     return pa.table(rows, schema=schema), rejects
 
 
-def _prepare(con: duckdb.DuckDBPyConnection, config: WarehouseConfig) -> Prepare:
-    """Whole-file checks first (format, CSV header); the parse when the batch gets to the file."""
+def _prepare(
+    con: duckdb.DuckDBPyConnection,
+    config: WarehouseConfig,
+    known_request_ids: Callable[[list[str]], list[str]] | None = None,
+) -> Prepare:
+    """Whole-file checks first (format, CSV header); the parse when the batch gets to the file.
+    ``known_request_ids`` asks a warehouse staged elsewhere (PostgreSQL) which ids it holds."""
 
     def prepare(path: Path) -> Callable[[], SourceSpec]:
         fmt = sniff_format(path, ("jsonl", "csv"))
@@ -348,6 +353,17 @@ def _prepare(con: duckdb.DuckDBPyConnection, config: WarehouseConfig) -> Prepare
             table, rejects = (_EMPTY, []) if already_ingested(con, sha) else read_llm_file(path, config)
             view = f"__llm_{uuid.uuid4().hex[:8]}"
             con.register(view, table)
+            known = f"{view}_known"
+            ids = table.column("x_request_id").to_pylist() if known_request_ids and table.num_rows else []
+            con.register(
+                known,
+                pa.table({"x_request_id": pa.array(known_request_ids(ids) if ids else [], pa.string())}),
+            )
+
+            def release() -> None:
+                con.unregister(view)
+                con.unregister(known)
+
             return SourceSpec(
                 path=path,
                 sha256=sha,
@@ -357,9 +373,10 @@ def _prepare(con: duckdb.DuckDBPyConnection, config: WarehouseConfig) -> Prepare
                 structural_rejects=rejects,
                 extra_reasons=[
                     f"CASE WHEN x_request_id IN (SELECT x_request_id FROM {FACT_TABLE} WHERE x_request_id IS NOT NULL) "
+                    f"OR x_request_id IN (SELECT x_request_id FROM {known}) "
                     "THEN 'request_id ' || x_request_id || ' already loaded from another file' END"
                 ],
-                release=lambda: con.unregister(view),
+                release=release,
             )
 
         return build
@@ -368,18 +385,25 @@ def _prepare(con: duckdb.DuckDBPyConnection, config: WarehouseConfig) -> Prepare
 
 
 def ingest_llm_files(
-    warehouse_path: Path,
+    warehouse: Path | str,
     paths: Sequence[Path],
     config: WarehouseConfig,
     rejected_dir: Path,
     on_file: Callable[[IngestResult], None] | None = None,
 ) -> IngestReport:
-    """Ingest LLM usage logs, all or none of them (one transaction; an error names the file)."""
-    con = connect_duckdb(warehouse_path)
-    try:
-        results = load_batch(con, [Path(p) for p in paths], _prepare(con, config), config, rejected_dir)
-    finally:
-        con.close()
+    """Ingest LLM usage logs into ``warehouse`` (a DuckDB file or a ``postgresql://`` URL), all
+    or none of them (one transaction; an error names the file)."""
+    with open_ingest_target(warehouse, rejected_dir) as target:
+        prepare = _prepare(target.con, config, target.known_request_ids)
+        results = load_batch(
+            target.con,
+            [Path(p) for p in paths],
+            prepare,
+            config,
+            rejected_dir,
+            before_commit=target.before_commit(),
+            known_currency=target.known_currency,
+        )
     for result in results:
         if on_file:
             on_file(result)

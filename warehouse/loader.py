@@ -9,6 +9,7 @@ rows file with source, row number and reason.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from warehouse.facts import (
 from warehouse.files import shown
 from warehouse.ingest_models import IngestResult, IngestStatus, Replacement
 from warehouse.sql import Typed, clean, ident, literal, source_name, typed_expr
+from warehouse.table_cache import invalidate
 
 
 @dataclass
@@ -77,10 +79,12 @@ def _dimension_from_list(keys: list[str], config: WarehouseConfig) -> str:
 
 
 def _dataset_currency(
-    con: duckdb.DuckDBPyConnection, spec: SourceSpec, config: WarehouseConfig
+    con: duckdb.DuckDBPyConnection, spec: SourceSpec, config: WarehouseConfig, known: str | None = None
 ) -> str | None:
     if config.currency:
         return config.currency.upper()
+    if known:  # the one currency of a warehouse staged elsewhere (PostgreSQL)
+        return known
     existing = con.execute(f"SELECT DISTINCT BillingCurrency FROM {FACT_TABLE} LIMIT 2").fetchall()
     if len(existing) == 1:
         return str(existing[0][0])
@@ -226,12 +230,13 @@ def stage_source(
     rejected_dir: Path,
     batch_id: str,
     scratch_files: list[Path],
+    known_currency: str | None = None,
 ) -> StagedFile:
     """Validate and write one source inside the caller's transaction; its rejected rows go to a
     scratch file (listed in ``scratch_files`` before it is written, so an abort can remove it)."""
     if already_ingested(con, spec.sha256):
         return StagedFile(spec=spec, status=IngestStatus.already_ingested)
-    currency = _dataset_currency(con, spec, config)
+    currency = _dataset_currency(con, spec, config, known_currency)
     for name in spec.extra_columns:
         con.execute(f"ALTER TABLE {FACT_TABLE} ADD COLUMN IF NOT EXISTS {ident(name)} VARCHAR")
     con.execute(_insert_sql(spec, config, currency))
@@ -293,11 +298,18 @@ def _failure(exc: BaseException, current: Path | None, count: int) -> BaseExcept
         return FileRejected(exc.path, exc.reason + suffix)
     if isinstance(exc, CostpilotError):
         return type(exc)(f"{exc}{suffix}")
-    if isinstance(exc, duckdb.Error):
+    if isinstance(exc, duckdb.Error | OSError):  # OSError: a full disk, a file size limit
         where = shown(current, 4096) if current is not None else "ingest"
         first = shown(str(exc).splitlines()[0] if str(exc) else type(exc).__name__, 200)
         return DataError(f"{where}: load failed ({first}){suffix}")
     return exc
+
+
+def _rollback(con: duckdb.DuckDBPyConnection) -> None:
+    """Roll back, quietly: after a failed write (a full disk) DuckDB may refuse even that, and
+    the error to report is the first one (the transaction never committed either way)."""
+    with contextlib.suppress(duckdb.Error):
+        con.execute("ROLLBACK")
 
 
 def load_batch(
@@ -308,6 +320,7 @@ def load_batch(
     rejected_dir: Path,
     batch_id: str | None = None,
     before_commit: BeforeCommit | None = None,
+    known_currency: str | None = None,
 ) -> list[IngestResult]:
     """Load every file of one command in one transaction: all of them, or none.
 
@@ -330,7 +343,9 @@ def load_batch(
             current = path
             spec = build()
             try:
-                staged.append(stage_source(con, spec, config, rejected_dir, batch_id, scratch_files))
+                staged.append(
+                    stage_source(con, spec, config, rejected_dir, batch_id, scratch_files, known_currency)
+                )
             finally:
                 if spec.release:
                     spec.release()
@@ -340,13 +355,14 @@ def load_batch(
         con.execute("COMMIT")
     except BaseException as exc:
         if begun:
-            con.execute("ROLLBACK")
+            _rollback(con)
         for scratch in scratch_files:
             scratch.unlink(missing_ok=True)
         error = _failure(exc, current, len(paths))
         if error is exc:
             raise
         raise error from None
+    invalidate()  # queries in this process see the new rows and columns
     for item in staged:
         if item.scratch and item.rejected_file:
             item.scratch.replace(item.rejected_file)

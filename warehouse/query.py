@@ -14,6 +14,7 @@ from domain.period import Period
 from warehouse.connection import open_backend
 from warehouse.dimensions import MEASURES, TIME_DIMENSIONS, resolve_dimension
 from warehouse.facts import FACT_TABLE
+from warehouse.table_cache import cached_table
 
 __all__ = ["BreakdownResult", "daily_costs", "facts", "open_backend", "resolve_dimensions", "spend_breakdown"]
 
@@ -41,7 +42,8 @@ def to_arrow(backend: ibis.BaseBackend, expr: ir.Table) -> Any:
 
 
 def facts(backend: ibis.BaseBackend, table: str = FACT_TABLE) -> ir.Table:
-    return backend.table(table)
+    """The fact table's expression, memoized per backend (an ingest here invalidates it)."""
+    return cached_table(backend, table)
 
 
 def resolve_dimensions(names: list[str], backend: ibis.BaseBackend, table: str = FACT_TABLE) -> list[str]:
