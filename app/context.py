@@ -41,9 +41,35 @@ class AppContext:
         return call_tool(tool, args or {}, self.deps, **kwargs)
 
 
+def configured_secrets(settings: Settings) -> list[str]:
+    """Every secret the settings and the environment carry: tokens, signing secrets, API keys,
+    the audit key, and passwords inside the database, warehouse and LLM URLs."""
+    import os
+
+    from pydantic import SecretStr
+
+    from domain.redaction import secrets_from_environment, url_secrets
+
+    values: list[str] = []
+    for name in type(settings).model_fields:
+        value = getattr(settings, name, None)
+        if isinstance(value, SecretStr):
+            values.append(value.get_secret_value())
+        elif isinstance(value, str) and name.endswith("_url"):
+            values.extend(url_secrets(value))
+    values.extend(secrets_from_environment(os.environ))
+    return [v for v in values if v]
+
+
 def build_context(settings: Settings) -> AppContext:
+    """Register every configured secret for redaction first (before anything can print or log
+    it), start with rich tables, then build ``Deps`` once."""
+    from app.render import reset_format
+    from domain.redaction import register_secrets
     from services.deps import build_deps
 
+    register_secrets(configured_secrets(settings))
+    reset_format()
     return AppContext(settings=settings, deps=build_deps(settings))
 
 

@@ -27,6 +27,22 @@ def markdown_escape(text: str) -> str:
     return _MARKDOWN.sub(r"\\\1", single_line(text))
 
 
+# In a table cell only these start emphasis, code, links, HTML or end the cell.
+_MARKDOWN_CELL = re.compile(r"([\\`*_\[\]<>|~&])")
+
+
+def markdown_cell(text: str) -> str:
+    """``text`` as one literal cell of a GitHub Markdown table (lighter than ``markdown_escape``:
+    numbers such as ``1,234.56`` stay as typed)."""
+    return _MARKDOWN_CELL.sub(r"\\\1", single_line(text))
+
+
+def mrkdwn_text(text: str) -> str:
+    """``text`` as literal Slack mrkdwn that may span lines: no control characters, ``&<>`` as
+    Slack's entities (so ``<!channel>``, ``<@U…>`` and ``<url|label>`` cannot form)."""
+    return _CONTROL.sub("", text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def mrkdwn_escape(text: str) -> str:
     """``text`` as literal characters in Slack mrkdwn (Slack's own three entities)."""
     return single_line(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -14,6 +14,7 @@ from gitops.repo import GitOpsRepo
 from guardrails.policy import Policy
 
 LastChange = Callable[[str], datetime | None] | Mapping[str, datetime]
+Usage = Callable[[str], Mapping[str, Any] | None] | Mapping[str, Mapping[str, Any]]
 
 
 class ValidationContext(BaseModel):
@@ -25,6 +26,10 @@ class ValidationContext(BaseModel):
     ``rules`` limits the run to these rule ids plus the mandatory ones (None: every rule).
     ``index`` is the repository model (``gitops.repo.GitOpsRepo``); loaded on first use when not
     given (pass one to validate many changes against the same checkout).
+    ``usage`` is the observed usage of every container the data has, keyed by ``container_key``
+    (evidence keys as in a finding: ``cpu_p95`` cores, ``memory_peak`` bytes, ``days``,
+    ``samples``): a change to a file that other environments also render is checked against
+    each one's own usage (None: no usage known beyond the findings').
     """
 
     model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
@@ -36,6 +41,7 @@ class ValidationContext(BaseModel):
     last_change: LastChange | None = None
     rules: list[str] | None = None
     index: GitOpsRepo | None = None
+    usage: Usage | None = None
 
     @field_validator("now")
     @classmethod
@@ -61,10 +67,23 @@ class ValidationContext(BaseModel):
     def evidence_of(self, finding: Finding) -> dict[str, Any]:
         return {**finding.evidence, **self.evidence.get(finding.id, {})}
 
+    def usage_of(self, namespace: str | None, kind: str, name: str, container: str) -> dict[str, Any] | None:
+        """Observed usage of one container as deployed in ``namespace``, or None."""
+        if self.usage is None:
+            return None
+        key = container_key(namespace, kind, name, container)
+        found = self.usage.get(key) if isinstance(self.usage, Mapping) else self.usage(key)
+        return dict(found) if found is not None else None
+
 
 def workload_key(namespace: str | None, kind: str, name: str) -> str:
     """``namespace/Kind/name``: the key of cooldowns and blast radius."""
     return f"{namespace or '-'}/{kind}/{name}"
+
+
+def container_key(namespace: str | None, kind: str, name: str, container: str) -> str:
+    """``namespace/Kind/name/container``: the key of ``ValidationContext.usage``."""
+    return f"{workload_key(namespace, kind, name)}/{container}"
 
 
 def finding_key(finding: Finding) -> str:

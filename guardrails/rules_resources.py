@@ -17,7 +17,8 @@ from domain.changes import GuardrailResult, PlannedChange
 from domain.findings import Finding, FindingKind
 from guardrails.context import ValidationContext
 from guardrails.facts import ChangeFacts, ResourceChange
-from guardrails.rule import Rule, failed, not_applicable, passed
+from guardrails.rendering_usage import other_renderings
+from guardrails.rule import Rule, failed, not_applicable, passed, warned
 
 EVIDENCE_KEYS: dict[str, tuple[str, ...]] = {
     "cpu_p95": ("cpu_p95", "cpu_p95_cores"),
@@ -102,7 +103,47 @@ def above_observed_peak(
                     rid, f"{_label(rc)} {_fmt(rc, rc.after)} ≥ {what} {_fmt(rc, observed)} × {headroom}", **ev
                 )
             )
+    out.extend(_other_renderings(ctx, facts))
     return out or [not_applicable(rid, "no value set")]
+
+
+def _other_renderings(ctx: ValidationContext, facts: ChangeFacts) -> list[GuardrailResult]:
+    """Each other environment that renders a changed file, against its own observed usage: a
+    dev change to a shared base must not take staging below staging's p95 / peak."""
+    rid = "above-observed-peak"
+    pol = ctx.policy.resources
+    out: list[GuardrailResult] = []
+    for rc in other_renderings(ctx, facts):
+        if rc.after is None or rc.before is None or rc.after >= rc.before:
+            continue  # only a lowered value can go below what the environment uses
+        usage = ctx.usage_of(rc.namespace, rc.kind, rc.name, rc.container) or {}
+        memory = rc.resource == "memory"
+        observed = evidence_value(usage, "memory_peak" if memory else "cpu_p95")
+        headroom = pol.memory_headroom if memory else pol.cpu_headroom
+        what = "peak working set" if memory else "p95 usage"
+        shown = _fmt_value(rc.resource, rc.after)
+        ev = {"rendering": rc.rendering.name, "namespace": rc.namespace, "workload": rc.name}
+        if observed is None:
+            text = f"{rc.label}: lowered to {shown} with no observed {what} for {rc.namespace}"
+            if ctx.usage is None:  # the caller knows no usage beyond the findings': say so
+                out.append(warned(rid, f"{text} (not checked: no usage data given)", **ev))
+            else:
+                out.append(failed(rid, text, **ev))
+            continue
+        floor = observed * headroom
+        ev |= {"observed": str(observed), "headroom": str(headroom), "proposed": str(rc.after)}
+        limit = f"{what} {_fmt_value(rc.resource, observed)} × {headroom} in {rc.namespace}"
+        if rc.after < floor:
+            out.append(failed(rid, f"{rc.label} {shown} is below observed {limit}", **ev))
+        else:
+            out.append(passed(rid, f"{rc.label} {shown} ≥ {limit}", **ev))
+    return out
+
+
+def _fmt_value(resource: str, value: Decimal) -> str:
+    if resource == "cpu":
+        return f"{(value * 1000).normalize():f}m"
+    return f"{(value / 2**20).quantize(Decimal('0.1'))}Mi"
 
 
 def max_change_per_step(

@@ -12,7 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -21,6 +21,7 @@ from pydantic_settings import (
 )
 
 from domain.errors import ConfigError
+from domain.redaction import insecure_url_reason, redact
 from warehouse.config import DEFAULT_TAG_ALIASES, PriceOverride, WarehouseConfig
 
 SETTINGS_FILE = "costpilot.toml"
@@ -35,7 +36,9 @@ class Settings(BaseSettings):
     as_of: date | None = Field(None, description="pretend today is this day (UTC)")
     database_url: str | None = Field(None, description="state DB; default SQLite in the workspace")
     warehouse_url: str | None = Field(
-        None, description="cost facts; default DuckDB in the workspace; any Ibis URL (postgresql://…)"
+        None,
+        description="cost facts; default DuckDB in the workspace; postgresql://… (ingest too), "
+        "spark+parquet://LOCATION[?master=…] or any Ibis URL (warehouse/README.md)",
     )
     llm: str | None = Field(None, description="unset → offline planner; openai:MODEL, anthropic:MODEL…")
     llm_base_url: str | None = Field(None, description="any OpenAI-compatible server for COSTPILOT_LLM")
@@ -45,6 +48,15 @@ class Settings(BaseSettings):
     github_app_id: str | None = None
     github_app_key_file: Path | None = None
     github_installation_id: str | None = None
+    github_attempts: int = Field(
+        4, ge=1, le=10, description="tries of a GitHub publish on 5xx or a rate limit, with backoff"
+    )
+    gitops_base_branch: str | None = Field(
+        None, description="branch PRs start from; default the repository's default branch"
+    )
+    cli_approvals_in_production: bool | None = Field(
+        None, description="allow `approve` from the CLI for production; unset: only without Slack"
+    )
     slack_api_base_url: str = "https://slack.com/api/"
     slack_approvals_channel: str | None = Field(None, description="Slack channel id for approval requests")
     slack_digest_channel: str | None = Field(None, description="Slack channel id for the weekly digest")
@@ -64,6 +76,8 @@ class Settings(BaseSettings):
     slack_bot_token: SecretStr | None = Field(None, validation_alias="SLACK_BOT_TOKEN")
     slack_signing_secret: SecretStr | None = Field(None, validation_alias="SLACK_SIGNING_SECRET")
     slack_app_token: SecretStr | None = Field(None, validation_alias="SLACK_APP_TOKEN")
+    # The audit chain's HMAC key (else the workspace's secrets.toml, generated once; see store.audit_key).
+    audit_key: SecretStr | None = Field(None, validation_alias="COSTPILOT_AUDIT_KEY")
 
     @classmethod
     def settings_customise_sources(
@@ -77,6 +91,15 @@ class Settings(BaseSettings):
         # The workspace's costpilot.toml ranks below the environment.
         toml = TomlConfigSettingsSource(settings_cls)
         return (init_settings, env_settings, toml, file_secret_settings)
+
+    @field_validator("github_base_url", "slack_api_base_url")
+    @classmethod
+    def _https_only(cls, value: str) -> str:
+        # These URLs receive the GitHub / Slack tokens: never over plain http off loopback.
+        reason = insecure_url_reason(value)
+        if reason:
+            raise ValueError(f"{redact(value)}: {reason}")
+        return value
 
     def warehouse_config(self) -> WarehouseConfig:
         return WarehouseConfig(currency=self.currency, tag_aliases=self.tag_aliases, prices=self.prices)

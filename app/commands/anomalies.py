@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from app.context import emit_tool_json, get_context
-from app.render import console, money
+from app.render import console, format_option, money, use_format
 from domain.errors import InputError
 from domain.period_help import PERIOD_HELP
 
@@ -97,8 +97,10 @@ def anomalies_command(
         "mean", "--aggregate", help="--series: mean | sum of rows on one grid point"
     ),
     json_output: bool = typer.Option(False, "--json", help="print one JSON document"),
+    fmt: str = format_option(),
 ) -> None:
     """Anomalous spend: same-weekday robust scores, AWS-style thresholds, root causes."""
+    use_format(fmt)
     args = {
         "period": period,
         "by": by,
@@ -156,8 +158,10 @@ def movers_command(
     filters: list[str] = typer.Option([], "--filter", "-f", help="KEY=VALUE (repeatable; VALUE may be a,b)"),
     top: int = typer.Option(10, "--top", min=1, max=1000, help="movers to show"),
     json_output: bool = typer.Option(False, "--json", help="print one JSON document"),
+    fmt: str = format_option(),
 ) -> None:
     """Spend change between two periods: top movers and their share of the delta."""
+    use_format(fmt)
     args = {"period": period, "compare": compare, "by": by, "filters": filters, "top": top}
     result = get_context(ctx).call("movers", args)
     if json_output:
@@ -193,8 +197,10 @@ def unit_costs_command(
     period: str = typer.Option("last-30d", "--period", "-p", help=PERIOD_HELP),
     filters: list[str] = typer.Option([], "--filter", "-f", help="KEY=VALUE (repeatable; VALUE may be a,b)"),
     json_output: bool = typer.Option(False, "--json", help="print one JSON document"),
+    fmt: str = format_option(),
 ) -> None:
     """AI unit economics: cost per 1k tokens and per request, by feature and model."""
+    use_format(fmt)
     result = get_context(ctx).call("unit_costs", {"period": period, "filters": filters})
     if json_output:
         emit_tool_json("unit_costs", result)

@@ -10,7 +10,7 @@ from typing import Any
 import typer
 
 from app.context import emit_tool_json, get_context
-from app.render import console, money
+from app.render import console, format_option, money, use_format
 from domain.errors import InputError
 
 GIB = 1024**3
@@ -43,6 +43,7 @@ def rightsize_command(
     namespace: str | None = typer.Option(None, "--namespace", "-n", help="only this namespace"),
     settings: list[str] = typer.Option([], "--set", help="preset setting KEY=VALUE (repeatable)"),
     json_output: bool = typer.Option(False, "--json", help="print one JSON document"),
+    fmt: str = format_option(),
 ) -> None:
     """Recommend CPU/memory requests and limits per workload container, with monthly savings.
 
@@ -53,6 +54,7 @@ def rightsize_command(
     interval's later peak (VPA keeps 0 for that interval, which yields the floor for a busy container)."""
     from rich.table import Table
 
+    use_format(fmt)
     args = {"preset": preset, "namespace": namespace, "settings": _overrides(settings)}
     result: Any = get_context(ctx).call("rightsize", args)
     if json_output:
@@ -83,8 +85,10 @@ def idle_command(
     ctx: typer.Context,
     days: int = typer.Option(7, "--days", min=1, max=90, help="days of history to judge by"),
     json_output: bool = typer.Option(False, "--json", help="print one JSON document"),
+    fmt: str = format_option(),
 ) -> None:
     """Non-production workloads with near-zero usage → scale to zero outside working hours."""
+    use_format(fmt)
     from rich.table import Table
 
     result: Any = get_context(ctx).call("idle", {"days": days})
@@ -117,8 +121,10 @@ def models_command(
         None, "--routing", help="routing config (default: GitOps ai/routing.yaml)"
     ),
     json_output: bool = typer.Option(False, "--json", help="print one JSON document"),
+    fmt: str = format_option(),
 ) -> None:
     """Per LLM feature: the cheapest allow-listed model that meets its tier and context needs."""
+    use_format(fmt)
     from rich.table import Table
 
     args = {"days": days, "routing": str(routing) if routing is not None else None}

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from app.context import emit_tool_json, get_context
-from app.render import console, money
+from app.render import console, format_option, money, use_format
 from domain.period_help import PERIOD_HELP
 
 if TYPE_CHECKING:
@@ -24,10 +24,16 @@ def render_spend(result: SpendResult) -> None:
 
     currency = result.currency or ""
     title = f"{result.measure} {result.period.label()}: {money(result.total, currency)}"
-    if not result.by:
+    if not result.by and console.table_format == "table":
         console.print(title)
         return
     table = Table(title=title, title_justify="left")
+    if not result.by:  # --format csv|markdown: the total as a one-row table
+        for name in ("measure", "period", "total"):
+            table.add_column(name)
+        table.add_row(result.measure, result.period.label(), money(result.total, currency))
+        console.print(table)
+        return
     for name in result.by:
         table.add_column(name)
     table.add_column("cost", justify="right")
@@ -48,8 +54,10 @@ def spend_command(
     filters: list[str] = typer.Option([], "--filter", "-f", help="KEY=VALUE (repeatable; VALUE may be a,b)"),
     measure: str = typer.Option("EffectiveCost", "--measure", help=" | ".join(MEASURES)),
     json_output: bool = typer.Option(False, "--json", help="print one JSON document"),
+    fmt: str = format_option(),
 ) -> None:
     """Spend over a period, optionally broken down and filtered by dimensions."""
+    use_format(fmt)
     args = {"period": period, "by": by, "filters": filters, "measure": measure}
     result = get_context(ctx).call("spend", args)
     if json_output:

@@ -11,6 +11,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from domain.redaction import redact
+from domain.text import mrkdwn_text
+
 # Slack's limits (https://api.slack.com/reference/block-kit/blocks).
 MAX_BLOCKS = 50
 SECTION_TEXT = 3000
@@ -23,8 +26,10 @@ Block = dict[str, Any]
 
 
 def esc(text: Any) -> str:
-    """Slack's three control characters escaped (mrkdwn and plain text alike)."""
-    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Data as literal Slack text: secrets redacted, control characters dropped, and Slack's three
+    control characters escaped (mrkdwn and plain text alike), so no mention, link or
+    channel-wide ping can be formed from it."""
+    return mrkdwn_text(redact(str(text)))
 
 
 def clip(text: str, limit: int) -> str:

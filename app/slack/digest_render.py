@@ -21,6 +21,8 @@ from app.slack.blocks import (
     section,
     signed_money,
 )
+from domain.redaction import redact
+from domain.text import markdown_cell
 
 MAX_BLOCKED = 5
 MAX_BUDGETS = 5
@@ -161,7 +163,9 @@ def digest_blocks(result: Any) -> list[Block]:
 
 
 def _md(text: str) -> str:
-    return text.replace("|", "\\|")
+    """A line with data in it as literal Markdown (a table cell or a list item): tag values
+    and names cannot add emphasis, links, HTML or cells."""
+    return markdown_cell(redact(text))
 
 
 def digest_markdown(result: Any, chart_file: str | None = None) -> str:
@@ -184,7 +188,7 @@ def digest_markdown(result: Any, chart_file: str | None = None) -> str:
         if not b.lines:
             continue
         out += [
-            f"## By {b.dimension}",
+            f"## By {_md(b.dimension)}",
             "",
             "| value | this week | week before | change |",
             "|---|---:|---:|---:|",
@@ -201,9 +205,13 @@ def digest_markdown(result: Any, chart_file: str | None = None) -> str:
         out.append(f"- … {result.more_anomalies} more (`costpilot anomalies`)")
     out.append("")
     if result.month is not None:
-        out += ["## Month-end forecast", "", month_line(result.month, cur), ""]
+        out += ["## Month-end forecast", "", _md(month_line(result.month, cur)), ""]
     if result.budgets:
-        out += ["## Budgets", ""] + [f"- {budget_line(b, cur)}" for b in result.budgets[:MAX_BUDGETS]] + [""]
+        out += (
+            ["## Budgets", ""]
+            + [f"- {_md(budget_line(b, cur))}" for b in result.budgets[:MAX_BUDGETS]]
+            + [""]
+        )
     if result.ai is not None:
         out += ["## AI unit economics", "", f"{money(result.ai.total, cur)} on LLM calls", ""]
         out += ["| feature · model | cost |", "|---|---|"] + [
@@ -212,9 +220,9 @@ def digest_markdown(result: Any, chart_file: str | None = None) -> str:
         out.append("")
     if result.savings is not None:
         out += ["## Savings pipeline", ""] + [
-            f"- {line.strip()}" for line in savings_lines(result.savings, cur)
+            f"- {_md(line.strip())}" for line in savings_lines(result.savings, cur)
         ]
         out.append("")
     if result.notes:
-        out += ["## Notes", ""] + [f"- {n}" for n in result.notes] + [""]
+        out += ["## Notes", ""] + [f"- {_md(n)}" for n in result.notes] + [""]
     return "\n".join(out)
