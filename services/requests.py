@@ -23,6 +23,7 @@ PROPOSAL_STATES = (
     "blocked",
     "awaiting_approval",
     "approved",
+    "pr_failed",
     "pr_opened",
     "merged",
     "closed",
@@ -234,6 +235,14 @@ class DecideRequest(Request):
         None, description="a retry with the same key gets the first final answer", max_length=200
     )
     reason: str | None = Field(None, description="why (kept in the audit log)", max_length=2000)
+    via: Literal["cli", "slack", "mcp", "agent"] | None = Field(
+        None, description="the surface the decision came through (audited; production may refuse cli)"
+    )
+    os_user: str | None = Field(
+        None,
+        description="the operating-system user who ran the CLI (audited with the decision)",
+        max_length=200,
+    )
 
 
 class DigestRequest(Request):
@@ -260,3 +269,22 @@ class PrometheusIngestRequest(Request):
     url: str = Field(description="Prometheus base URL, e.g. http://prometheus:9090", max_length=2048)
     days: int = Field(14, ge=1, le=90, description="days of history to fetch")
     step: int = Field(300, ge=15, le=3600, description="sample step in seconds")
+
+
+_GIT_REF: dict[str, Any] = {"min_length": 1, "max_length": 256, "pattern": r"^[^\s\x00-\x1f\x7f-]\S*$"}
+
+
+class ReviewRequest(Request):
+    """``costpilot review``: which change of the GitOps checkout, and the assumptions where the
+    manifests say nothing."""
+
+    base: str = Field(
+        description="git ref of the base (e.g. origin/main); policies come from here", **_GIT_REF
+    )
+    head: str = Field(description="git ref of the change (a branch, a tag or a commit)", **_GIT_REF)
+    daemonset_nodes: int = Field(1, ge=1, le=100_000, description="nodes a DaemonSet runs on")
+    job_hours: Decimal = Field(
+        Decimal(1), gt=0, le=744, description="hours per run of a Job/CronJob without activeDeadlineSeconds"
+    )
+    usd_per_gpu_hour: Decimal | None = Field(None, ge=0, le=1000, description="GPU price, USD per GPU-hour")
+    token_days: int = Field(30, ge=1, le=365, description="days of token volumes that price a model change")

@@ -13,6 +13,7 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import URL, Engine, make_url
@@ -150,10 +151,25 @@ def schema_version(engine: Engine) -> str | None:
     return rows[0] if len(rows) == 1 else None
 
 
-def open_engine(url: str | URL) -> Engine:
-    """The state database at ``url``, connected and migrated to the newest schema."""
+def open_engine(url: str | URL, *, audit_key: str | None = None, secrets_file: Path | None = None) -> Engine:
+    """The state database at ``url``, connected and migrated to the newest schema, its audit
+    chain signed with ``audit_key`` (else ``COSTPILOT_AUDIT_KEY``, else the key in
+    ``secrets_file`` — generated there when missing; see ``store.audit_key``)."""
+    from store import audit
+    from store import audit_key as keys
+
     engine = create_engine_for(url)
     migrate(engine)
+    known = keys.registered(engine)
+    if known is None or audit_key is not None or secrets_file is not None:
+        known = keys.register(
+            engine.url, keys.resolve(engine.url, configured=audit_key, secrets_file=secrets_file)
+        )
+    if known.created:
+        # The one moment a chain from before the key (and the proposals stored so far) is sealed:
+        # a key generated now never signed anything, so nothing keyed can be laundered.
+        audit.rekey(engine)
+        keys.register(engine.url, keys.AuditKey(known.secret, known.source, created=False))
     return engine
 
 

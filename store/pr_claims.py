@@ -21,13 +21,14 @@ TABLE = ProposalRow.__table__  # type: ignore[attr-defined]
 
 
 def claim_pr(engine: Engine, proposal_id: str, *, lease: timedelta, now: datetime) -> str | None:
-    """Take the lease to open the PR of an approved proposal; None when someone else holds it."""
+    """Take the lease to open the PR of an approved proposal (or retry one whose PR failed); None
+    when someone else holds it."""
     token = uuid.uuid4().hex
     stmt = (
         update(TABLE)
         .where(
             TABLE.c.id == proposal_id,
-            TABLE.c.state == S.approved.value,
+            TABLE.c.state.in_([S.approved.value, S.pr_failed.value]),
             or_(TABLE.c.claim_token.is_(None), TABLE.c.claimed_at < utc(now - lease)),
         )
         .values(claim_token=token, claimed_at=utc(now))

@@ -4,10 +4,14 @@
 
     drafted ──► blocked ──────────────► awaiting_approval (re-validated, now passes)
        └──────► awaiting_approval ──► approved ──► pr_opened ──► merged | closed
-                    │                    │             │
-                    ├──► rejected        └─────────────┴──► superseded (a new patch for the target)
-                    ├──► expired
+                    ├──► rejected        │  ▲
+                    ├──► expired         ▼  │ (a later scan or approve retries)
+                    │                  pr_failed (the forge failed after its retries)
                     └──► superseded / blocked (re-validation failed)
+
+    approved | pr_failed ──► blocked: re-validated before the PR, the guardrails fail now
+    approved | pr_failed | pr_opened ──► superseded: a new patch for the target
+    (either way the approval is void)
 
 No I/O here: ``store.proposal_transitions.transition`` applies a move to the database.
 """
@@ -23,6 +27,7 @@ class ProposalState(StrEnum):
     blocked = "blocked"
     awaiting_approval = "awaiting_approval"
     approved = "approved"
+    pr_failed = "pr_failed"
     pr_opened = "pr_opened"
     merged = "merged"
     closed = "closed"
@@ -36,7 +41,8 @@ TRANSITIONS: dict[ProposalState, frozenset[ProposalState]] = {
     S.drafted: frozenset({S.blocked, S.awaiting_approval}),
     S.blocked: frozenset({S.awaiting_approval, S.rejected, S.superseded}),
     S.awaiting_approval: frozenset({S.approved, S.rejected, S.expired, S.superseded, S.blocked}),
-    S.approved: frozenset({S.pr_opened, S.superseded}),
+    S.approved: frozenset({S.pr_opened, S.pr_failed, S.superseded, S.blocked}),
+    S.pr_failed: frozenset({S.pr_opened, S.pr_failed, S.superseded, S.blocked}),
     S.pr_opened: frozenset({S.merged, S.closed, S.superseded}),
     S.merged: frozenset(),
     S.closed: frozenset(),
@@ -45,7 +51,7 @@ TRANSITIONS: dict[ProposalState, frozenset[ProposalState]] = {
     S.superseded: frozenset(),
 }
 # Proposals that still speak for their target; at most one per branch.
-LIVE_STATES = frozenset({S.drafted, S.blocked, S.awaiting_approval, S.approved, S.pr_opened})
+LIVE_STATES = frozenset({S.drafted, S.blocked, S.awaiting_approval, S.approved, S.pr_failed, S.pr_opened})
 # A patch in one of these states is not proposed again: a human said no (a rejection in Slack,
 # or a PR closed unmerged — Renovate's way); only a materially different patch is new.
 REFUSED_STATES = frozenset({S.rejected, S.closed})

@@ -49,9 +49,18 @@ def transition(
     return True
 
 
-def approve(engine: Engine, proposal_id: str, *, approver: str, patch_sha256: str, now: datetime) -> bool:
+def approve(
+    engine: Engine,
+    proposal_id: str,
+    *,
+    approver: str,
+    patch_sha256: str,
+    now: datetime,
+    details: dict[str, Any] | None = None,
+) -> bool:
     """awaiting_approval → approved, bound to ``patch_sha256``; False when another caller won or
-    the proposal is not approvable any more (caller re-reads it to tell the user why)."""
+    the proposal is not approvable any more (caller re-reads it to tell the user why).
+    ``details`` (the channel, the operating-system user…) go into the audit event."""
     with session_scope(engine) as session:
         return transition(
             session,
@@ -60,7 +69,7 @@ def approve(engine: Engine, proposal_id: str, *, approver: str, patch_sha256: st
             S.approved,
             actor=approver,
             now=now,
-            data={"patch_sha256": patch_sha256},
+            data={**(details or {}), "patch_sha256": patch_sha256},
             values={"approved_by": approver, "approved_at": utc(now), "approved_sha256": patch_sha256},
             guards=(
                 TABLE.c.patch_sha256 == patch_sha256,
@@ -69,7 +78,15 @@ def approve(engine: Engine, proposal_id: str, *, approver: str, patch_sha256: st
         )
 
 
-def reject(engine: Engine, proposal_id: str, *, actor: str, reason: str | None, now: datetime) -> bool:
+def reject(
+    engine: Engine,
+    proposal_id: str,
+    *,
+    actor: str,
+    reason: str | None,
+    now: datetime,
+    details: dict[str, Any] | None = None,
+) -> bool:
     """awaiting_approval | blocked → rejected; False when it is in any other state."""
     with session_scope(engine) as session:
         return transition(
@@ -79,7 +96,7 @@ def reject(engine: Engine, proposal_id: str, *, actor: str, reason: str | None, 
             S.rejected,
             actor=actor,
             now=now,
-            data={"reason": reason},
+            data={**(details or {}), "reason": reason},
             values={"decided_by": actor, "reason": reason},
         )
 
@@ -110,7 +127,16 @@ def expire_due(engine: Engine, now: datetime) -> list[str]:
     return expired
 
 
-def refuse(engine: Engine, proposal_id: str, *, actor: str, action: str, reason: str, now: datetime) -> None:
+def refuse(
+    engine: Engine,
+    proposal_id: str,
+    *,
+    actor: str,
+    action: str,
+    reason: str,
+    now: datetime,
+    details: dict[str, Any] | None = None,
+) -> None:
     """Audit a refused request (unauthorised approver, own change in production…) on its own."""
     with session_scope(engine) as session:
         audit.append(
@@ -118,7 +144,7 @@ def refuse(engine: Engine, proposal_id: str, *, actor: str, action: str, reason:
             actor=actor,
             action=f"{action}_refused",
             subject=proposal_id,
-            data={"reason": reason},
+            data={**(details or {}), "reason": reason},
             at=now,
         )
 
@@ -143,7 +169,7 @@ def supersede_in(
         now=now,
         data={
             "superseded_by": by,
-            "approval_void": state in (S.approved, S.pr_opened),
+            "approval_void": state in (S.approved, S.pr_failed, S.pr_opened),
             **({"reason": reason} if reason else {}),
         },
         values={"superseded_by": by, "claim_token": None},
@@ -160,3 +186,58 @@ def supersede(
         return False
     with session_scope(engine) as session:
         return supersede_in(session, proposal_id, current.state, by=by, actor=actor, now=now, reason=reason)
+
+
+def mark_pr_failed(
+    engine: Engine, proposal_id: str, *, token: str, reason: str, actor: str, now: datetime
+) -> bool:
+    """approved | pr_failed → pr_failed for the lease holder, with the (redacted) reason; the lease
+    is handed back so the next scan or approve retries at once."""
+    with session_scope(engine) as session:
+        return transition(
+            session,
+            proposal_id,
+            {S.approved, S.pr_failed},
+            S.pr_failed,
+            actor=actor,
+            now=now,
+            data={"reason": reason},
+            values={"reason": reason, "claim_token": None},
+            guards=(TABLE.c.claim_token == token,),
+        )
+
+
+def void_approval(
+    engine: Engine,
+    proposal_id: str,
+    report_json: str,
+    failing: list[str],
+    *,
+    reason: str,
+    actor: str,
+    now: datetime,
+    token: str | None = None,
+) -> bool:
+    """awaiting_approval | approved | pr_failed → blocked: re-validated on the current base, the
+    guardrails fail now; the approval (if any) is void and the fresh report is stored."""
+    guards = (TABLE.c.claim_token == token,) if token else ()
+    with session_scope(engine) as session:
+        return transition(
+            session,
+            proposal_id,
+            {S.awaiting_approval, S.approved, S.pr_failed},
+            S.blocked,
+            actor=actor,
+            now=now,
+            data={"failing_rules": failing, "reason": reason, "approval_void": True},
+            values={
+                "report_json": report_json,
+                "blocked_rules": ",".join(failing),
+                "reason": reason,
+                "approved_by": None,
+                "approved_at": None,
+                "approved_sha256": None,
+                "claim_token": None,
+            },
+            guards=guards,
+        )

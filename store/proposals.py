@@ -14,6 +14,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from sqlalchemy.engine import URL, Engine
 
 from store.db import create_engine_for, init_db, open_engine, session_scope
@@ -22,13 +24,23 @@ from store.pr_claims import claim_pr, release_claim
 from store.proposal_records import RecordOutcome, RecordResult, failing_rules, record
 from store.proposal_states import LIVE_STATES, REFUSED_STATES, TRANSITIONS, ProposalState, S
 from store.proposal_tables import Proposal, ProposalRow, get, list_proposals, to_proposal, utc
-from store.proposal_transitions import approve, expire_due, refuse, reject, supersede, transition
+from store.proposal_transitions import (
+    approve,
+    expire_due,
+    mark_pr_failed,
+    refuse,
+    reject,
+    supersede,
+    transition,
+    void_approval,
+)
 from store.pull_requests import PullRequestRecord, mark_closed, mark_merged, mark_pr_opened, pull_requests
 
 
-def open_store(url: str | URL) -> Engine:
-    """The state database at ``url``, connected, migrated and with the audit chain's head."""
-    return open_engine(url)
+def open_store(url: str | URL, *, audit_key: str | None = None, secrets_file: Path | None = None) -> Engine:
+    """The state database at ``url``, connected, migrated and with the audit chain's head and key
+    (``audit_key``, else ``COSTPILOT_AUDIT_KEY``, else the secrets file; see ``store.audit_key``)."""
+    return open_engine(url, audit_key=audit_key, secrets_file=secrets_file)
 
 
 __all__ = [
@@ -54,6 +66,7 @@ __all__ = [
     "list_proposals",
     "mark_closed",
     "mark_merged",
+    "mark_pr_failed",
     "mark_pr_opened",
     "open_engine",
     "open_store",
@@ -70,4 +83,5 @@ __all__ = [
     "to_proposal",
     "transition",
     "utc",
+    "void_approval",
 ]

@@ -46,18 +46,18 @@ def mark_pr_opened(
     now: datetime,
     body: str = "",
 ) -> bool:
-    """approved → pr_opened for the claim holder, with the PR record (and its rendered body), in
-    one transaction."""
+    """approved | pr_failed → pr_opened for the claim holder, with the PR record (and its rendered
+    body), in one transaction."""
     with session_scope(engine) as session:
         won = transition(
             session,
             proposal_id,
-            {S.approved},
+            {S.approved, S.pr_failed},
             S.pr_opened,
             actor=actor,
             now=now,
             data={"forge": forge, "url": url, "number": number, "commit": commit_sha, "created": created},
-            values={"pr_url": url, "pr_number": number, "claim_token": None},
+            values={"pr_url": url, "pr_number": number, "claim_token": None, "reason": None},
             guards=(TABLE.c.claim_token == token,),
         )
         if won:

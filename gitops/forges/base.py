@@ -17,6 +17,7 @@ from typing import Protocol
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from domain.errors import ExternalError, InputError
+from domain.redaction import redact as redact_configured
 
 
 class ForgeConfig(BaseModel):
@@ -25,7 +26,11 @@ class ForgeConfig(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     repo: str = Field(description="local: path of the GitOps checkout; github: OWNER/NAME")
-    base_branch: str | None = Field(None, description="default: the repository's default branch / HEAD")
+    base_branch: str | None = Field(
+        None,
+        description="branch PRs start from; default: the repository's default branch (local: the "
+        "branch origin/HEAD names, else init.defaultBranch, else main), never the checkout's HEAD",
+    )
     github_base_url: str = "https://api.github.com"
     token: SecretStr | None = None
     app_id: str | None = None
@@ -33,6 +38,15 @@ class ForgeConfig(BaseModel):
     installation_id: str | None = None
     timeout_seconds: float = Field(15.0, gt=0, le=300)
     retries: int = Field(2, ge=0, le=10, description="retries of idempotent requests on 5xx")
+    # 1 keeps a forge built by hand to one try; the product's settings ask for 4
+    # (``COSTPILOT_GITHUB_ATTEMPTS``).
+    publish_attempts: int = Field(
+        1, ge=1, le=10, description="tries of a whole publish on 5xx or a rate limit (it is idempotent)"
+    )
+    backoff_seconds: float = Field(1.0, ge=0, le=60, description="first wait between tries; doubles")
+    max_wait_seconds: float = Field(
+        60.0, ge=0, le=3600, description="longest wait a Retry-After may ask for; longer gives up"
+    )
     # GitHub asks integrators to pace requests (and writes especially) to avoid secondary rate limits.
     seconds_between_requests: float = Field(0.25, ge=0, le=10)
     seconds_between_writes: float = Field(1.0, ge=0, le=60)
@@ -92,6 +106,25 @@ class UnknownPullRequest(ExternalError):
     """The forge has no pull request for the branch (it was never published there)."""
 
 
+class AuditHeadAnchor(BaseModel):
+    """The audit chain's head as a published commit records it (``Audit-Head: SEQ:HASH``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    seq: int
+    hash: str
+    where: str
+
+
+_AUDIT_HEAD = re.compile(r"^Audit-Head: (\d+):([0-9a-f]{64})\s*$", re.MULTILINE)
+
+
+def parse_audit_head(message: str) -> tuple[int, str] | None:
+    """The ``Audit-Head`` trailer of a commit message (the last one), or None."""
+    found = _AUDIT_HEAD.findall(message)
+    return (int(found[-1][0]), found[-1][1]) if found else None
+
+
 class Forge(Protocol):
     name: str
 
@@ -105,17 +138,15 @@ class Forge(Protocol):
         ...
 
 
-# Token shapes GitHub issues (classic, fine-grained, OAuth, app installation, refresh…).
-_TOKEN_SHAPES = re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{16,}|github_pat_[A-Za-z0-9_]{20,})\b")
 REDACTED = "***"
 
 
 def redact(message: str, secrets: Iterable[str | None] = ()) -> str:
-    """``message`` with every given secret and anything shaped like a GitHub token as ``***``:
-    a forge or proxy may echo the request (and its Authorization header) in an error."""
+    """``message`` with every given secret, every configured one and anything token-shaped as
+    ``***``: a forge or proxy may echo the request (and its Authorization header) in an error."""
     for secret in sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True):
         message = message.replace(secret, REDACTED)
-    return _TOKEN_SHAPES.sub(REDACTED, message)
+    return redact_configured(message)
 
 
 def safe_repo_path(path: str) -> str:

@@ -31,6 +31,7 @@ from gitops.forges.base import (
     redact,
     safe_repo_path,
 )
+from gitops.forges.retry import is_rate_limited, with_retries
 
 _REPO_NAME = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 T = TypeVar("T")
@@ -108,10 +109,23 @@ class GitHubForge:
         return self._call(self._status, branch)
 
     def _call(self, step: Callable[..., T], *args: object) -> T:
-        """Run ``step`` and turn every GitHub or network failure into one ``ExternalError`` line,
-        with the credentials redacted (a server or proxy may echo them)."""
-        try:
+        """Run ``step`` — again from the start on a 5xx or a rate limit, with backoff and
+        ``Retry-After`` honoured, a bounded number of times (``gitops.forges.retry``) — and turn
+        every GitHub or network failure into one ``ExternalError`` line, with the credentials
+        redacted (a server or proxy may echo them)."""
+        made = [0]
+
+        def attempt() -> T:
+            made[0] += 1
             return step(*args)
+
+        try:
+            return with_retries(
+                attempt,
+                attempts=self.config.publish_attempts,
+                backoff_seconds=self.config.backoff_seconds,
+                max_wait_seconds=self.config.max_wait_seconds,
+            )
         except BadCredentialsException as exc:
             message = (
                 f"GitHub refused the credentials ({exc.status} Bad credentials) at {self.base_url} "
@@ -120,11 +134,26 @@ class GitHubForge:
         except UnknownObjectException as exc:
             message = f"GitHub 404 while {self._step} {self.config.repo}: {_message(exc)}"
         except GithubException as exc:
-            message = f"GitHub {exc.status} while {self._step} {self.config.repo}: {_message(exc)}"
+            kind = "rate limit " if is_rate_limited(exc) else ""
+            tries = made[0]
+            gave_up = ""
+            if self.config.publish_attempts > 1 and (exc.status >= 500 or kind):
+                gave_up = f" (gave up after {tries} {'try' if tries == 1 else 'tries'}"
+                gave_up += (
+                    ": the server asked to wait longer)" if tries < self.config.publish_attempts else ")"
+                )
+            message = (
+                f"GitHub {kind}{exc.status} while {self._step} {self.config.repo}: {_message(exc)}{gave_up}"
+            )
         except requests.exceptions.RetryError:
+            each = (
+                f"{made[0]} tries of {self.config.retries} retries each"
+                if made[0] > 1
+                else f"{self.config.retries} retries"
+            )
             message = (
                 f"GitHub kept answering 5xx at {self.base_url} while {self._step} {self.config.repo} "
-                f"(gave up after {self.config.retries} retries)"
+                f"(gave up after {each})"
             )
         except requests.RequestException as exc:
             message = f"GitHub unreachable at {self.base_url} while {self._step}: {type(exc).__name__}"

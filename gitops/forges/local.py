@@ -4,6 +4,12 @@ Only git plumbing is used (a throw-away index file, ``hash-object``, ``write-tre
 ``commit-tree``, ``update-ref``), so the repository's working tree, its index and its current
 branch are never touched, and nothing is pushed.
 
+PR branches start from the base branch's tip — ``base_branch`` when configured, else the
+repository's default branch (the one ``origin/HEAD`` names, else ``init.defaultBranch``, else
+``main``) — never from whatever the checkout has checked out: a work-in-progress branch's commits
+must not ride along unreviewed. A patch planned on a commit that is not on the base branch is
+committed on the base tip instead (its files must be there as the patch saw them).
+
 Each published commit is also kept under ``refs/costpilot/published/<branch>`` (outside
 ``refs/heads``, so ``git branch`` does not list it and ``git branch -D`` leaves it): that is how
 ``status`` tells a branch deleted unmerged ("closed") from one costpilot never published.
@@ -18,11 +24,13 @@ from pathlib import Path
 
 from domain.errors import ConfigError, ExternalError
 from gitops.forges.base import (
+    AuditHeadAnchor,
     ForgeConfig,
     PublishRequest,
     PublishResult,
     PullRequestStatus,
     UnknownPullRequest,
+    parse_audit_head,
     safe_repo_path,
 )
 
@@ -118,13 +126,68 @@ class LocalForge:
             raise ExternalError(f"git {args[0]} in {self.path}: failed")
         return proc.stdout.decode("utf-8", errors="replace")
 
+    def default_base(self) -> str:
+        """The ref PR branches start from (see the module docstring)."""
+        if self.base_branch:
+            for ref in (f"refs/heads/{self.base_branch}", f"refs/remotes/origin/{self.base_branch}"):
+                if self._ref(ref):
+                    return ref
+            raise ExternalError(f"base branch {self.base_branch!r} not found in {self.path}")
+        candidates: list[str] = []
+        origin_head = self._quiet("symbolic-ref", "--quiet", "refs/remotes/origin/HEAD")
+        if origin_head:
+            candidates.append(origin_head.removeprefix("refs/remotes/origin/"))
+        configured = self._quiet("config", "--get", "init.defaultBranch")
+        candidates.extend([c for c in (configured,) if c] + ["main", "master"])
+        for name in dict.fromkeys(candidates):
+            for ref in (f"refs/heads/{name}", f"refs/remotes/origin/{name}"):
+                if self._ref(ref):
+                    return ref
+        raise ExternalError(
+            f"no default branch found in {self.path} (tried {', '.join(dict.fromkeys(candidates))}); "
+            "set COSTPILOT_GITOPS_BASE_BRANCH"
+        )
+
+    def _quiet(self, *args: str) -> str:
+        proc = subprocess.run(
+            ["git", "-C", str(self.path), *args], capture_output=True, text=True, check=False
+        )
+        return proc.stdout.strip() if proc.returncode == 0 else ""
+
+    def _start_point(self, request: PublishRequest) -> str:
+        """The commit the PR branch starts from: the patch's base when it is on the base branch
+        (the approved patch was made there), else the base branch's tip."""
+        base_ref = self.default_base()
+        tip = self._resolve(base_ref)
+        if request.base_sha is None:
+            return tip
+        try:
+            planned = self._resolve(request.base_sha)
+        except ExternalError:
+            raise ExternalError(f"base {request.base_sha!r} not found in {self.path}") from None
+        on_base = subprocess.run(
+            ["git", "-C", str(self.path), "merge-base", "--is-ancestor", planned, tip],
+            capture_output=True,
+            check=False,
+        )
+        return planned if on_base.returncode == 0 else tip
+
+    def audit_anchors(self) -> list[AuditHeadAnchor]:
+        """The audit heads recorded in the commits costpilot published (open or deleted branches)."""
+        refs = self._quiet("for-each-ref", "--format=%(refname)", "refs/heads/costpilot/", PUBLISHED)
+        anchors: dict[tuple[int, str], AuditHeadAnchor] = {}
+        # Branches first: an anchor is named by the branch a reviewer sees, when it still exists.
+        for ref in sorted(refs.splitlines(), key=lambda r: not r.startswith("refs/heads/")):
+            found = parse_audit_head(self._quiet("log", "-1", "--format=%B", ref))
+            if found is not None and found not in anchors:
+                anchors[found] = AuditHeadAnchor(
+                    seq=found[0], hash=found[1], where=f"commit {ref} in {self.path}"
+                )
+        return sorted(anchors.values(), key=lambda a: a.seq)
+
     def publish(self, request: PublishRequest) -> PublishResult:
         """Put one commit (base + files) on ``refs/heads/<branch>``; an identical branch is kept."""
-        base_rev = request.base_sha or self.base_branch or "HEAD"
-        try:
-            base = self._resolve(base_rev)
-        except ExternalError:
-            raise ExternalError(f"base {base_rev!r} not found in {self.path}") from None
+        base = self._start_point(request)
         head_ref = self._git("symbolic-ref", "--quiet", "HEAD") if self._is_symbolic_head() else ""
         if head_ref == f"refs/heads/{request.branch}":
             raise ExternalError(f"{request.branch} is checked out in {self.path}; costpilot will not move it")
@@ -167,9 +230,9 @@ class LocalForge:
             raise UnknownPullRequest(
                 f"no pull request for {branch} in {self.path}: costpilot never published it"
             )
-        base_rev = self.base_branch or "HEAD"
+        base_rev = self.default_base()
         base = self._ref(base_rev)
-        if base is None:
+        if base is None:  # pragma: no cover - default_base found it a moment ago
             raise ExternalError(f"base {base_rev!r} not found in {self.path}")
         if self._in_base(commit, base):
             return PullRequestStatus.merged

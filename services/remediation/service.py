@@ -12,7 +12,7 @@ next ``approve`` or ``scan``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -21,8 +21,9 @@ from sqlalchemy.engine import Engine
 from domain.changes import GuardrailReport, PlannedChange
 from domain.errors import CostpilotError, DataError, InputError
 from domain.findings import Finding
-from gitops import pr_body
-from gitops.forges import FileContent, Forge, PublishRequest
+from gitops.forges import Forge, PublishRequest, redact
+from services.remediation import pr_request
+from services.remediation.approval_checks import Via, approval_refusal, production_refusal, stale
 from services.remediation.config import (
     BOT,
     ApprovalRefused,
@@ -31,7 +32,13 @@ from services.remediation.config import (
     RemediationConfig,
     environment_of,
 )
+from services.remediation.pr_request import failing_now as _failing_now
+from services.remediation.pr_request import not_approvable as _not_approvable
+from services.remediation.pr_request import same_plan as _same_plan
+from services.remediation.pr_request import scan_item as _scan_item
+from services.remediation.pr_request import short as _short
 from services.remediation.results import ApprovalOutcome, PrStep, ScanItem, ScanSummary
+from store import audit
 from store import proposals as store
 from store.proposals import Proposal, ProposalState
 
@@ -40,8 +47,9 @@ Validator = Callable[[PlannedChange], GuardrailReport]
 
 
 class ApprovalVoid(DataError):
-    """The patch re-planned on the current base differs from the approved one: no PR was opened,
-    the proposal is superseded and the new one (``new_ids``) must be approved again."""
+    """Re-validated on the current base, the approval no longer holds: the patch changed (the
+    proposal is superseded and the new one, ``new_ids``, must be approved again) or the
+    guardrails fail now (the proposal is blocked with the fresh report). No PR was opened."""
 
     def __init__(self, message: str, new_ids: Sequence[str] = ()) -> None:
         super().__init__(message)
@@ -65,6 +73,8 @@ class RemediationService:
     render_report: Callable[[GuardrailReport], str] | None = None
     environment_of: Callable[[PlannedChange], str] = environment_of
     clock: Callable[[], datetime] = utc_now
+    # The policy's ``cli_approvals_in_production`` resolved (``approval_checks.cli_approvals_allowed``).
+    cli_production_approvals: bool = True
 
     @property
     def authorizer(self) -> Authorizer:
@@ -106,19 +116,38 @@ class RemediationService:
         *,
         requested_by: str = BOT,
         notes: Sequence[str] = (),
+        covered: Collection[str] | None = None,
     ) -> ScanSummary:
-        """Plan and validate findings, record proposals, expire stale ones, resume pending PRs."""
+        """Plan and validate findings, record proposals, expire due ones, supersede those awaiting
+        approval whose finding is gone (for the finding kinds in ``covered``: the detectors that
+        ran; default the kinds found), resume pending PRs."""
         expired = store.expire_due(self.engine, self.clock())
         changes = plan(findings)
         items = self.submit([(c, validate(c)) for c in changes], requested_by=requested_by)
+        gone = self.supersede_stale(findings, [c.branch for c in changes], covered)
         resumed, failures = self.resume_pending(plan, validate)
         return ScanSummary(
             findings=len(findings),
             proposals=items,
             expired=expired,
             resumed=resumed,
-            notes=[*notes, *failures],
+            notes=[*notes, *failures, *gone],
         )
+
+    def supersede_stale(
+        self, findings: Sequence[Finding], branches: Collection[str], covered: Collection[str] | None = None
+    ) -> list[str]:
+        """Supersede each proposal awaiting approval whose findings are all gone from this scan
+        (for the finding kinds in ``covered``: the detectors that ran; default the kinds found);
+        one note per proposal superseded."""
+        pending = store.list_proposals(self.engine, {ProposalState.awaiting_approval})
+        notes = []
+        for proposal in stale(pending, findings, branches, covered):
+            if store.supersede(
+                self.engine, proposal.id, by=None, reason=STALE_REASON, actor=BOT, now=self.clock()
+            ):
+                notes.append(f"{proposal.id}: superseded: {STALE_REASON}")
+        return notes
 
     def resume_pending(
         self, plan: Planner | None = None, validate: Validator | None = None
@@ -127,7 +156,7 @@ class RemediationService:
         re-planned on the current base first); a forge failure is reported (and retried next
         time) instead of stopping the scan."""
         outcomes, failures = [], []
-        for proposal in store.list_proposals(self.engine, {ProposalState.approved}):
+        for proposal in store.list_proposals(self.engine, _RETRY_STATES):
             try:
                 outcomes.append(self._open_pr(proposal, plan, validate))
             except ApprovalVoid as exc:
@@ -154,6 +183,8 @@ class RemediationService:
         idempotency_key: str | None = None,
         plan: Planner | None = None,
         validate: Validator | None = None,
+        via: Via | None = None,
+        os_user: str | None = None,
     ) -> ApprovalOutcome:
         """Approve as ``user`` (CLI name or Slack user id), then open or update the PR: the two
         public steps ``decide`` and ``open_pr`` in one call.
@@ -165,39 +196,100 @@ class RemediationService:
         process holds the PR lease) is never stored, so the retry re-checks."""
         if idempotency_key and (stored := store.recall(self.engine, idempotency_key)) is not None:
             return ApprovalOutcome.model_validate_json(stored)
-        decided = self.decide(proposal_id, user, expected_sha256=expected_sha256)
+        decided = self.decide(
+            proposal_id,
+            user,
+            expected_sha256=expected_sha256,
+            plan=plan,
+            validate=validate,
+            via=via,
+            os_user=os_user,
+        )
         outcome = decided if decided.final else self.open_pr(proposal_id, plan, validate)
         outcome = self._remember(idempotency_key, "approve", proposal_id, outcome)
         if outcome.step == "void":
             raise ApprovalVoid(outcome.message, outcome.new_proposals)
         return outcome
 
-    def decide(self, proposal_id: str, user: str, *, expected_sha256: str | None = None) -> ApprovalOutcome:
+    def decide(
+        self,
+        proposal_id: str,
+        user: str,
+        *,
+        expected_sha256: str | None = None,
+        plan: Planner | None = None,
+        validate: Validator | None = None,
+        via: Via | None = None,
+        os_user: str | None = None,
+    ) -> ApprovalOutcome:
         """Step 1: authorise ``user`` and record the approval bound to the patch hash (no PR yet).
 
-        Idempotent: a proposal already approved or with its PR open answers with its state. A
-        refusal (not an approver, four-eyes, a patch other than the one shown) is audited and
-        raised as ``ApprovalRefused``; a proposal that cannot be approved raises ``InputError``."""
+        ``via`` (cli | slack | mcp | agent) and ``os_user`` (who ran the CLI) are audited with
+        the decision; in production the requester never approves their own change, and CLI
+        approvals are refused when the policy disables them. With ``plan`` and ``validate`` the
+        proposal is re-validated on the current base first: a changed patch or a guardrail that
+        fails now voids it (``ApprovalVoid``). Idempotent: a proposal already approved or with
+        its PR open answers with its state. A refusal (not an approver, four-eyes, a patch
+        other than the one shown) is audited and raised as ``ApprovalRefused``; a proposal that
+        cannot be approved raises ``InputError``."""
         now = self.clock()
         proposal = store.get(self.engine, proposal_id)
-        refusal = self.authorizer.refusal(proposal, user)
+        details = {k: v for k, v in {"via": via, "os_user": os_user}.items() if v}
+        refusal = self.authorizer.refusal(proposal, user) or production_refusal(
+            self.authorizer, proposal, user, via=via, cli_allowed=self.cli_production_approvals
+        )
         if refusal is None and expected_sha256 and expected_sha256 != proposal.patch_sha256:
             refusal = "the patch changed since it was shown; review the new one"
         if refusal:
-            store.refuse(self.engine, proposal_id, actor=user, action="approve", reason=refusal, now=now)
+            store.refuse(
+                self.engine,
+                proposal_id,
+                actor=user,
+                action="approve",
+                reason=refusal,
+                now=now,
+                details=details,
+            )
             raise ApprovalRefused(f"{user} may not approve {proposal_id}: {refusal}")
+        if proposal.state is ProposalState.awaiting_approval and plan is not None and validate is not None:
+            self._recheck(proposal, plan, validate)
         if proposal.state is ProposalState.awaiting_approval and not store.approve(
-            self.engine, proposal_id, approver=user, patch_sha256=proposal.patch_sha256, now=now
+            self.engine,
+            proposal_id,
+            approver=user,
+            patch_sha256=proposal.patch_sha256,
+            now=now,
+            details=details,
         ):
             store.expire_due(self.engine, now)  # the guard may have failed on the TTL
         proposal = store.get(self.engine, proposal_id)
-        if proposal.state is ProposalState.approved:
-            return self._outcome(proposal, f"approved by {proposal.approved_by}; PR not opened yet")
+        if proposal.state in _RETRY_STATES:
+            failed = f" (last PR attempt failed: {proposal.reason})" if proposal.reason else ""
+            return self._outcome(proposal, f"approved by {proposal.approved_by}; PR not opened yet{failed}")
         if proposal.state in _PR_STATES:
             return self._outcome(
                 proposal, f"already approved by {proposal.approved_by}; PR {proposal.pr_url}", step="updated"
             )
         raise InputError(_not_approvable(proposal))
+
+    def _recheck(self, proposal: Proposal, plan: Planner, validate: Validator) -> None:
+        """At decision time: the proposal planned and validated again on the current base. A
+        changed patch supersedes it (``ApprovalVoid`` with the new ids); the same patch whose
+        guardrails fail now is blocked with the fresh report (``ApprovalVoid``)."""
+        change, report = self._replan(proposal, plan, validate)
+        if not report.passed:
+            reason = _failing_now(report)
+            store.void_approval(
+                self.engine,
+                proposal.id,
+                report.model_dump_json(),
+                store.failing_rules(report),
+                reason=reason,
+                actor=BOT,
+                now=self.clock(),
+            )
+            raise ApprovalVoid(f"{proposal.id} not approved: {reason}; blocked")
+        del change
 
     def open_pr(
         self, proposal_id: str, plan: Planner | None = None, validate: Validator | None = None
@@ -210,7 +302,7 @@ class RemediationService:
             return self._outcome(
                 proposal, f"already approved by {proposal.approved_by}; PR {proposal.pr_url}", step="updated"
             )
-        if proposal.state is not ProposalState.approved:
+        if proposal.state not in _RETRY_STATES:
             raise InputError(
                 f"proposal {proposal_id} is {proposal.state.value}; only an approved proposal gets a PR"
             )
@@ -237,18 +329,34 @@ class RemediationService:
         return ApprovalOutcome.model_validate_json(stored)
 
     def reject(
-        self, proposal_id: str, user: str, *, reason: str | None = None, idempotency_key: str | None = None
+        self,
+        proposal_id: str,
+        user: str,
+        *,
+        reason: str | None = None,
+        idempotency_key: str | None = None,
+        via: Via | None = None,
+        os_user: str | None = None,
     ) -> Proposal:
-        """Reject as ``user`` (an approver of the proposal)."""
+        """Reject as ``user`` (an approver of the proposal); ``via`` and ``os_user`` are audited."""
         if idempotency_key and store.recall(self.engine, idempotency_key) is not None:
             return store.get(self.engine, proposal_id)
         now = self.clock()
+        details = {k: v for k, v in {"via": via, "os_user": os_user}.items() if v}
         proposal = store.get(self.engine, proposal_id)
         refusal = self.authorizer.refusal(proposal, user, approving=False)
         if refusal:
-            store.refuse(self.engine, proposal_id, actor=user, action="reject", reason=refusal, now=now)
+            store.refuse(
+                self.engine,
+                proposal_id,
+                actor=user,
+                action="reject",
+                reason=refusal,
+                now=now,
+                details=details,
+            )
             raise ApprovalRefused(f"{user} may not reject {proposal_id}: {refusal}")
-        if not store.reject(self.engine, proposal_id, actor=user, reason=reason, now=now):
+        if not store.reject(self.engine, proposal_id, actor=user, reason=reason, now=now, details=details):
             current = store.get(self.engine, proposal_id)
             if current.state is not ProposalState.rejected:
                 raise InputError(
@@ -277,12 +385,39 @@ class RemediationService:
                 )
             return self._outcome(current, "approved; another process is opening the PR", step="pending")
         try:
-            change = proposal.change
+            # Holding the lease: only one process checks, re-plans and, if need be, voids.
+            proposal = store.get(self.engine, proposal.id)
+            refusal = approval_refusal(self.engine, self.authorizer, proposal)
+            if refusal:
+                store.refuse(self.engine, proposal.id, actor=BOT, action="pr", reason=refusal, now=now)
+                raise ApprovalRefused(f"PR for {proposal.id} refused: {refusal}")
+            change, report = proposal.change, proposal.report
             if plan is not None and validate is not None:
-                # Holding the lease: only one process re-plans and, if need be, records the new patch.
-                change = self._replan(proposal, plan, validate)
-            request = self.publish_request(proposal, change)
+                change, report = self._replan(proposal, plan, validate)
+                if not report.passed:
+                    reason = _failing_now(report)
+                    store.void_approval(
+                        self.engine,
+                        proposal.id,
+                        report.model_dump_json(),
+                        store.failing_rules(report),
+                        reason=reason,
+                        actor=BOT,
+                        now=self.clock(),
+                        token=token,
+                    )
+                    raise ApprovalVoid(f"approval void: {reason}; {proposal.id} blocked, no PR opened")
+            request = self.publish_request(proposal, change, report)
             result = self.forge().publish(request)
+        except CostpilotError as exc:
+            if isinstance(exc, ApprovalVoid | ApprovalRefused):
+                store.release_claim(self.engine, proposal.id, token)
+            else:  # the forge failed (after its own retries): shown as pr_failed, retried later
+                reason = redact(str(exc))
+                store.mark_pr_failed(
+                    self.engine, proposal.id, token=token, reason=reason, actor=BOT, now=self.clock()
+                )
+            raise
         except BaseException:
             # Hand the lease back so the next approve or scan retries at once.
             store.release_claim(self.engine, proposal.id, token)
@@ -306,12 +441,16 @@ class RemediationService:
             current, f"approved by {current.approved_by}; {verb} {result.url}", result.created, step=verb
         )
 
-    def _replan(self, proposal: Proposal, plan: Planner, validate: Validator) -> PlannedChange:
-        """The proposal's change planned again on the current base of the GitOps repo.
+    def _replan(
+        self, proposal: Proposal, plan: Planner, validate: Validator
+    ) -> tuple[PlannedChange, GuardrailReport]:
+        """The proposal's change planned and validated again on the current base of the GitOps
+        repo (policy, routing file and all: a freeze committed since the scan counts).
 
-        The same patch (SHA-256 of the diff) keeps the approval, and the fresh change is what is
-        published: its files and base are the current ones, so lines changed elsewhere in the file
-        since the scan are kept, not reverted. A different patch (or none) voids the approval:
+        The same patch (SHA-256 of the diff) is returned with its fresh guardrail report (the
+        caller voids the approval when it fails), and the fresh change is what is published:
+        its files and base are the current ones, so lines changed elsewhere in the file since
+        the scan are kept, not reverted. A different patch (or none) voids the approval:
         the proposal is superseded, the new patch recorded through ``submit`` with a fresh
         guardrail report, and ``ApprovalVoid`` raised; no PR is opened."""
         fresh = plan(proposal.change.findings)
@@ -320,7 +459,7 @@ class RemediationService:
             # Re-planned alone, a chunk of a split group gets the group's first slug back.
             same_target = [fresh[0].model_copy(update={"target_slug": proposal.target_slug})]
         if len(same_target) == 1 and len(fresh) == 1 and _same_plan(proposal.change, same_target[0]):
-            return same_target[0]
+            return same_target[0], validate(same_target[0])
         now = self.clock()
         old_base, new_base = proposal.change.base_sha, fresh[0].base_sha if fresh else None
         moved = f"base moved from {_short(old_base)} to {_short(new_base)}"
@@ -353,35 +492,23 @@ class RemediationService:
             new_ids,
         )
 
-    def publish_request(self, proposal: Proposal, change: PlannedChange | None = None) -> PublishRequest:
-        """Branch, files, title, body, labels and bot comment for the forge; ``change`` is the
-        proposal's change re-planned on the current base (same patch), else the stored one."""
-        change = change or proposal.change
-        report_md = self.render_report(proposal.report) if self.render_report else None
-        body = pr_body.render_body(
-            proposal.id,
-            change,
-            proposal.report,
-            approved_by=proposal.approved_by,
-            approved_at=proposal.approved_at,
-            report_markdown=report_md,
-            intro=self.playbook_intros.get(change.playbook, ""),
-        )
-        message = (
-            f"{change.title}\n\ncostpilot proposal {proposal.id}\nPatch-SHA256: {change.patch_sha256}\n"
-            f"Approved-by: {proposal.approved_by}\n"
-        )
-        return PublishRequest(
-            branch=change.branch,
-            base_sha=change.base_sha,
-            title=change.title,
-            body=body,
-            commit_message=message,
-            # ``before`` lets the forge check that the base still holds what the patch was made on.
-            files=[FileContent(path=f.path, content=f.after, before=f.before) for f in change.files],
-            labels=list(dict.fromkeys([*self.config.labels, *self.playbook_labels.get(change.playbook, [])])),
-            comment=pr_body.render_comment(proposal.id, change, approved_by=proposal.approved_by),
-            comment_marker=pr_body.MARKER_PREFIX,
+    def publish_request(
+        self, proposal: Proposal, change: PlannedChange | None = None, report: GuardrailReport | None = None
+    ) -> PublishRequest:
+        """Branch, files, title, body, labels and bot comment for the forge; ``change`` and
+        ``report`` are the proposal's change re-planned and re-validated on the current base
+        (same patch), else the stored ones. The commit message and the body carry the audit
+        chain's head (``Audit-Head: SEQ:HASH``): an anchor outside the state database."""
+        return pr_request.build(
+            proposal,
+            change or proposal.change,
+            report or proposal.report,
+            head=audit.head(self.engine),
+            labels=list(
+                dict.fromkeys([*self.config.labels, *self.playbook_labels.get(proposal.playbook, [])])
+            ),
+            intro=self.playbook_intros.get(proposal.playbook, ""),
+            render_report=self.render_report,
         )
 
     @staticmethod
@@ -404,42 +531,6 @@ class RemediationService:
 
 # States in which the PR exists (open, or already merged / closed on the forge).
 _PR_STATES = frozenset(s for s in ProposalState if s.value in ("pr_opened", "merged", "closed"))
-
-
-def _not_approvable(proposal: Proposal) -> str:
-    explain = {
-        ProposalState.blocked: f"blocked by {', '.join(proposal.blocked_rules) or 'guardrails'}",
-        ProposalState.superseded: f"superseded by {proposal.superseded_by} (the patch changed; the approval is void)",
-        ProposalState.expired: "expired; run `costpilot scan` to propose it again",
-        ProposalState.rejected: f"rejected by {proposal.decided_by}",
-    }
-    detail = explain.get(proposal.state, proposal.state.value)
-    return f"proposal {proposal.id} cannot be approved: {detail}"
-
-
-def _scan_item(
-    proposal: Proposal, change: PlannedChange, outcome: store.RecordOutcome, superseded: list[str]
-) -> ScanItem:
-    return ScanItem(
-        id=proposal.id,
-        playbook=proposal.playbook,
-        branch=proposal.branch,
-        environment=proposal.environment,
-        state=proposal.state,
-        outcome=outcome,
-        blocked_rules=proposal.blocked_rules,
-        monthly_cost_now=change.monthly_cost_now,
-        monthly_cost_after=change.monthly_cost_after,
-        superseded=superseded,
-    )
-
-
-def _same_plan(approved: PlannedChange, fresh: PlannedChange) -> bool:
-    """The approval still holds: the exact patch, on the same files and fields."""
-    return approved.patch_sha256 == fresh.patch_sha256 and [
-        (f.path, f.changed_fields) for f in approved.files
-    ] == [(f.path, f.changed_fields) for f in fresh.files]
-
-
-def _short(sha: str | None) -> str:
-    return sha[:12] if sha else "unknown"
+# Approved, PR not written yet: the next approve or scan (re)tries it.
+_RETRY_STATES = frozenset({ProposalState.approved, ProposalState.pr_failed})
+STALE_REASON = "its finding is gone from the latest scan"
