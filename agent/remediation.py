@@ -47,6 +47,8 @@ def build_remediation_graph(deps: Deps, checkpointer: Any) -> Any:
             "patch_sha256": d.get("patch_sha256"),
             "reason": d.get("reason"),
             "idempotency_key": d.get("idempotency_key"),
+            "via": d.get("via"),  # where the decision came from (cli | slack | mcp), audited
+            "os_user": d.get("os_user"),
         }
         outcome = call_tool("decide", {k: v for k, v in args.items() if v is not None}, deps)
         return {"outcome": outcome.model_dump(mode="json")}

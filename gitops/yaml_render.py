@@ -12,7 +12,8 @@ import yaml as pyyaml
 
 from gitops.yaml_load import SAFE_LOADER
 
-PLAIN_OK = re.compile(r"^[A-Za-z0-9_./@+-][A-Za-z0-9_./@+ -]*$")
+# "@" and "`" are reserved indicators: a plain scalar may contain them but not start with one.
+PLAIN_OK = re.compile(r"^[A-Za-z0-9_./+-][A-Za-z0-9_./@+ -]*$")
 
 
 def scalar_text(value: Any) -> str:
@@ -41,7 +42,10 @@ def render_scalar(value: Any, style: str | None) -> str:
 def plain_keeps_string(text: str) -> bool:
     if not PLAIN_OK.match(text) or text != text.strip():
         return False
-    return pyyaml.load(text, Loader=SAFE_LOADER) == text
+    try:
+        return pyyaml.load(text, Loader=SAFE_LOADER) == text
+    except pyyaml.YAMLError:  # not a plain scalar at all: quote it
+        return False
 
 
 def block(tree: dict[str, Any], indent: int, unit: int) -> str:

@@ -22,7 +22,8 @@ _TOKEN = re.compile(
     r"|(?P<num>(?<![\w.])[-+−]?\$?\d{1,3}(?:,\d{3})+(?:\.\d+)?%?|(?<![\w.])[-+−]?\$?\d+(?:\.\d+)?%?)"
 )
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
-_NUMERIC_STRING = re.compile(r"^-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?$")
+# A short exponent only: a hex id such as 17641067e8676509 is an identifier, not 1.7e8676516.
+_NUMERIC_STRING = re.compile(r"^-?\d+(?:\.\d+)?(?:[eE][-+]?\d{1,3})?$")
 # Words that make a small integer a label, not a claim ("step 1 of 3", "top 5", "p95").
 MAX_DECIMALS = 6
 
@@ -131,10 +132,13 @@ def _rounds_to(source: Decimal, shown: Decimal) -> bool:
     if places > MAX_DECIMALS:
         return source == shown
     quantum = Decimal(1).scaleb(-places)
-    return shown in (
-        source.quantize(quantum, rounding=ROUND_HALF_EVEN),
-        source.quantize(quantum, rounding=ROUND_HALF_UP),
-    )
+    try:
+        return shown in (
+            source.quantize(quantum, rounding=ROUND_HALF_EVEN),
+            source.quantize(quantum, rounding=ROUND_HALF_UP),
+        )
+    except ArithmeticError:  # beyond the context's precision: only an exact match counts
+        return source == shown
 
 
 def check_reply(reply: str, sources: Iterable[Any]) -> ReplyCheck:

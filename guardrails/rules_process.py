@@ -145,8 +145,40 @@ def lowers_cost(change: PlannedChange, ctx: ValidationContext, facts: ChangeFact
         return [warned(rid, "cost-neutral change", **ev)]
     reason = (change.cost_increase_reason or "").strip()
     if reason and ctx.policy.cost.allow_increase_with_reason:
-        return [warned(rid, f"raises cost by ${after - now}/month, labelled: {reason}", reason=reason, **ev)]
+        # A labelled reliability increase is approved like any other change; the report carries
+        # the reason and the evidence behind it (OOM kills, throttling, usage at the limit).
+        return [
+            warned(
+                rid,
+                f"raises cost by ${after - now}/month, labelled: {reason}",
+                reason=reason,
+                reliability_evidence=_reliability_evidence(change),
+                **ev,
+            )
+        ]
+    if reason:
+        return [
+            failed(
+                rid, f"raises cost by ${after - now}/month; the policy allows no increase ({reason})", **ev
+            )
+        ]
     return [failed(rid, f"raises cost by ${after - now}/month without a stated reason", **ev)]
+
+
+_RELIABILITY_KEYS = ("oom_kills", "memory_peak", "cpu_p95", "cpu_throttled_share")
+
+
+def _reliability_evidence(change: PlannedChange) -> dict[str, dict[str, object]]:
+    """Per workload the findings' reliability numbers (OOM kills, memory peak bytes, CPU p95 cores,
+    throttled share), with the values before and after."""
+    out: dict[str, dict[str, object]] = {}
+    for f in change.findings:
+        numbers = {k: f.evidence[k] for k in _RELIABILITY_KEYS if f.evidence.get(k) is not None}
+        if numbers:
+            container = f.target.get("container")
+            key = finding_key(f) + (f"/{container}" if container else "")
+            out[key] = {**numbers, "current": dict(f.current), "proposed": dict(f.proposed)}
+    return out
 
 
 RULES = (

@@ -6,14 +6,17 @@ the field patterns it writes; it plans edits only (dry run): the engine applies 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.errors import ConfigError, InputError
 from domain.findings import Finding, FindingKind
+from domain.money import round_cents
 from domain.quantity import parse_cpu, parse_memory
 from gitops.repo import GitOpsRepo, WorkloadSite
 from gitops.targets import Location, locate_field, locate_helm_value, locate_model
@@ -228,20 +231,7 @@ def plan_replicas(
             f"finding {finding.id}: workload {finding.target.get('workload')} not found in the repository"
         )
     if "schedule" in finding.proposed:
-        # Off-hours only: kube-downscaler scales to downtime-replicas outside the uptime window.
-        annotations = {
-            "downscaler/uptime": uptime_annotation(finding.proposed["schedule"]),
-            "downscaler/downtime-replicas": str(_count(finding, "replicas_off_hours", opts.replicas)),
-        }
-        return [
-            PlannedEdit(
-                locate_field(site, format_path((Key("metadata"), Key("annotations"), Key(k))), protect),
-                v,
-                "raw",
-                finding,
-            )
-            for k, v in annotations.items()
-        ]
+        return _plan_off_hours(finding, index, site, opts, protect)
     replicas = _count(finding, "replicas", opts.replicas)
     hpas = index.related(site, "HorizontalPodAutoscaler")
     if hpas:
@@ -250,6 +240,109 @@ def plan_replicas(
         loc = Location(path=hpa.path, doc=hpa.doc, field="spec.minReplicas", source="manifest")
         return [PlannedEdit(loc, max(replicas, opts.hpa_min_replicas), "raw", finding)]
     return [PlannedEdit(locate_field(site, "spec.replicas", protect), replicas, "raw", finding)]
+
+
+def _pdb_floor(pdbs: list[Any], finding: Finding) -> int:
+    """The fewest pods (> 0) a PodDisruptionBudget's ``minAvailable`` still allows evicting from:
+    replicas must stay above it (0 pods constrain nothing). PlanSkip when no count does."""
+    floor = 0
+    for pdb in pdbs:
+        raw = (pdb.data.get("spec") or {}).get("minAvailable")
+        if raw is None:
+            continue
+        if isinstance(raw, str) and raw.endswith("%"):
+            pct = float(raw[:-1])
+            if pct >= 100:
+                raise PlanSkip(
+                    f"finding {finding.id}: PodDisruptionBudget {pdb.name} minAvailable {raw} allows no "
+                    "fewer pods; not scaled down off hours"
+                )
+            k = 1
+            while math.ceil(k * pct / 100) >= k:
+                k += 1
+            floor = max(floor, k)
+        else:
+            try:
+                floor = max(floor, int(raw) + 1)
+            except (TypeError, ValueError):
+                raise PlanSkip(
+                    f"finding {finding.id}: PodDisruptionBudget {pdb.name} minAvailable {raw!r} unreadable"
+                ) from None
+    return floor
+
+
+def _plan_off_hours(
+    finding: Finding, index: GitOpsRepo, site: WorkloadSite, opts: ScaleReplicasOptions, protect: Protect
+) -> list[PlannedEdit]:
+    """Off hours only: kube-downscaler runs ``downtime-replicas`` outside the uptime window.
+
+    An HPA-managed workload is not scaled by its ``replicas`` (the HPA would fight it): the HPA
+    carries the annotations (kube-downscaler then lowers its ``minReplicas``, at least
+    ``hpa_min_replicas``). A PodDisruptionBudget keeps the off-hours count above its
+    ``minAvailable`` once any pod runs. The finding's saving is re-priced for the pods that stay."""
+    wanted = _count(finding, "replicas_off_hours", opts.replicas)
+    hpas = index.related(site, "HorizontalPodAutoscaler")
+    pdbs = index.related(site, "PodDisruptionBudget")
+    off = max(wanted, opts.hpa_min_replicas) if hpas else wanted
+    if off > 0 or hpas:
+        off = max(off, _pdb_floor(pdbs, finding))
+    replicas = finding.current.get("replicas")
+    current = replicas if isinstance(replicas, int) and not isinstance(replicas, bool) else None
+    why = []
+    if hpas:
+        why.append(f"HPA {hpas[0].name} keeps minReplicas ≥ {opts.hpa_min_replicas}")
+    if pdbs and off > 0:
+        why.append(f"PodDisruptionBudget {', '.join(p.name for p in pdbs)} needs more than minAvailable")
+    if current is not None and off >= current:
+        raise PlanSkip(
+            f"finding {finding.id}: off hours it could run no fewer than {off} of its {current} replica(s) "
+            f"({'; '.join(why) or 'policy'}); not proposed"
+        )
+    if off != wanted:
+        finding = _repriced(finding, off, current, "; ".join(why))
+    annotations = {
+        "downscaler/uptime": uptime_annotation(finding.proposed["schedule"]),
+        "downscaler/downtime-replicas": str(off),
+    }
+    if hpas:
+        hpa = hpas[0]
+        return [
+            PlannedEdit(
+                Location(
+                    path=hpa.path,
+                    doc=hpa.doc,
+                    field=format_path((Key("metadata"), Key("annotations"), Key(k))),
+                    source="manifest",
+                ),
+                v,
+                "raw",
+                finding,
+            )
+            for k, v in annotations.items()
+        ]
+    return [
+        PlannedEdit(
+            locate_field(site, format_path((Key("metadata"), Key("annotations"), Key(k))), protect),
+            v,
+            "raw",
+            finding,
+        )
+        for k, v in annotations.items()
+    ]
+
+
+def _repriced(finding: Finding, off: int, current: int | None, why: str) -> Finding:
+    """The finding with ``off`` pods kept off hours: its saving scaled by the pods that stop."""
+    saving = finding.monthly_cost_now - finding.monthly_cost_after
+    share = Decimal(current - off) / Decimal(current) if current else Decimal(0)
+    after = finding.monthly_cost_now - round_cents(saving * max(share, Decimal(0)))
+    return finding.model_copy(
+        update={
+            "proposed": {**finding.proposed, "replicas_off_hours": off},
+            "evidence": {**finding.evidence, "off_hours_floor": why},
+            "monthly_cost_after": after,
+        }
+    )
 
 
 def plan_model(

@@ -35,6 +35,7 @@ from guardrails.context import finding_key
 from guardrails.policy import Policy
 from playbooks.actions import ACTIONS, PlannedEdit, PlanSkip
 from playbooks.models import Playbook
+from playbooks.steps import is_reliability, raises_any, raises_cost, reliability_reasons, step_finding
 
 
 @dataclass
@@ -70,6 +71,7 @@ def plan(
             result.skipped.append((finding.id, f"no playbook consumes {finding.kind.value} findings"))
             continue
         action = ACTIONS[pb.action]
+        finding = step_finding(finding, policy)  # a cut beyond the step limit: the largest allowed step
         try:
             edits = action.plan(
                 finding, index, pb, action.options.model_validate(pb.options), policy.is_production
@@ -77,9 +79,16 @@ def plan(
         except (PlanSkip, InputError) as exc:  # InputError: an unreadable/unsafe file in the repo
             result.skipped.append((finding.id, str(exc)))
             continue
-        groups[(pb.name, _group_key(pb, finding))].append((finding, edits))
+        # An action may re-price its finding (e.g. pods an HPA or a PDB keeps off hours).
+        finding = edits[0].finding if edits else finding
+        key = _group_key(pb, finding)
+        if pb.grouping == "namespace" and any(e.location.source.startswith("helm") for e in edits):
+            # A chart's values file names no container: the guardrails could not tell which
+            # workload a value belongs to in a group, so a Helm-defined workload is its own PR.
+            key = f"{key}-{finding.target.get('workload', '?')}"
+        groups[(pb.name, key)].append((finding, edits))
     base_sha = _head(repo)
-    for (name, key), members in sorted(groups.items()):
+    for (name, key), members in sorted(_cluster_qualified(groups).items()):
         for n, chunk in enumerate(_chunks(members, policy, index), start=1):
             slug = _slug(key) + (f"-{n}" if n > 1 else "")
             change = _build(repo, index, playbooks[name], slug, chunk, base_sha, result)
@@ -88,13 +97,37 @@ def plan(
     return result
 
 
+# Separates a namespace's reliability increases from its savings: each is its own PR.
+RELIABILITY_SUFFIX = "reliability"
+_CLUSTER_SEP = "\x00"
+
+
 def _group_key(pb: Playbook, finding: Finding) -> str:
     t = finding.target
     if pb.grouping == "feature" or "feature" in t and "workload" not in t:
         return f"feature-{t.get('feature', '?')}"
     if pb.grouping == "namespace":
-        return f"{t.get('cluster', '')}-{t.get('namespace', '?')}"
+        key = f"{t.get('cluster', '')}{_CLUSTER_SEP}{t.get('namespace', '?')}"
+        return f"{key}-{RELIABILITY_SUFFIX}" if is_reliability(finding) else key
     return f"{t.get('namespace', '?')}-{t.get('kind', 'deployment')}-{t.get('workload', '?')}"
+
+
+def _cluster_qualified(groups: dict[tuple[str, str], Any]) -> dict[tuple[str, str], Any]:
+    """Namespace groups keyed by the namespace alone (branch ``costpilot/<playbook>/<namespace>``);
+    the cluster is kept in front only when one playbook sees the namespace in several clusters."""
+    clusters: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for name, key in groups:
+        if _CLUSTER_SEP in key:
+            cluster, _, ns = key.partition(_CLUSTER_SEP)
+            clusters[(name, ns.removesuffix(f"-{RELIABILITY_SUFFIX}"))].add(cluster)
+    out: dict[tuple[str, str], Any] = {}
+    for (name, key), members in groups.items():
+        if _CLUSTER_SEP in key:
+            cluster, _, ns = key.partition(_CLUSTER_SEP)
+            several = len(clusters[(name, ns.removesuffix(f"-{RELIABILITY_SUFFIX}"))]) > 1
+            key = f"{cluster}-{ns}" if several and cluster else ns
+        out[(name, key)] = members
+    return out
 
 
 def _chunks(
@@ -168,10 +201,12 @@ def _build(
         return None
     now = sum((f.monthly_cost_now for f in findings), Decimal(0))
     after_cost = sum((f.monthly_cost_after for f in findings), Decimal(0))
+    reliability = after_cost > now or any(is_reliability(f) for f in findings)
     return PlannedChange(
         playbook=pb.name,
         target_slug=slug,
-        title=_title(pb, findings),
+        title=_title(pb, findings, increase=reliability),
+        cost_increase_reason=_increase_reason(findings) if reliability else None,
         findings=findings,
         files=files,
         diff=unified_diff(files),
@@ -240,17 +275,36 @@ def _changed_name(docs: list[Any], fe: FieldEdit) -> str:
     return f"{selector}:{fe.path}" if selector else fe.path
 
 
-def _title(pb: Playbook, findings: list[Finding]) -> str:
+def _title(pb: Playbook, findings: list[Finding], *, increase: bool = False) -> str:
     first = findings[0].target
     values = {
         k: first.get(k, "") for k in ("namespace", "kind", "workload", "container", "feature", "cluster")
     }
+    workloads = sorted({finding_key(f) for f in findings})
     values |= {
         "playbook": pb.name,
         "count": str(len(findings)),
+        "workloads": str(len(workloads)),
+        "subject": first.get("workload", "") if len(workloads) == 1 else f"{len(workloads)} workloads",
         "model": str(findings[0].proposed.get("model", "")),
     }
-    return pb.pr.title.format(**values)
+    template = pb.pr.increase_title if increase and pb.pr.increase_title else pb.pr.title
+    return template.format(**values)
+
+
+def _increase_reason(findings: list[Finding]) -> str | None:
+    """The label of a cost increase: each raising workload's reliability evidence; None when
+    any raise lacks one (an unexplained increase stays blocked by ``lowers-cost``)."""
+    parts = []
+    for f in findings:
+        if not raises_cost(f) and not raises_any(f):
+            continue
+        reasons = reliability_reasons(f)
+        if not reasons:
+            return None
+        t = f.target
+        parts.append(f"{t.get('workload', '?')}/{t.get('container', '?')}: {', '.join(reasons)}")
+    return "reliability: " + "; ".join(parts) if parts else None
 
 
 def _slug(text: str) -> str:

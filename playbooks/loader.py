@@ -104,6 +104,7 @@ def _semantics(file: Path, pb: Playbook) -> None:
     for field in action.writes:
         if field not in pb.fields and not any(f.endswith(":" + field) for f in pb.fields):
             raise fail("fields", f"action {pb.action} writes {field}, which the playbook does not declare")
-    for _, placeholder, _, _ in string.Formatter().parse(pb.pr.title):
-        if placeholder is not None and placeholder not in TITLE_FIELDS:
-            raise fail("pr.title", f"unknown placeholder {{{placeholder}}}; valid: {', '.join(TITLE_FIELDS)}")
+    for key, template in (("pr.title", pb.pr.title), ("pr.increase_title", pb.pr.increase_title)):
+        for _, placeholder, _, _ in string.Formatter().parse(template):
+            if placeholder is not None and placeholder not in TITLE_FIELDS:
+                raise fail(key, f"unknown placeholder {{{placeholder}}}; valid: {', '.join(TITLE_FIELDS)}")

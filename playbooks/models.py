@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -17,6 +18,8 @@ TITLE_FIELDS = (
     "feature",
     "model",
     "count",
+    "workloads",
+    "subject",
     "cluster",
 )
 
@@ -37,6 +40,9 @@ class TargetSpec(_Strict):
 
 class PullRequestSpec(_Strict):
     title: str = Field(min_length=1, description=f"template; fields: {', '.join(TITLE_FIELDS)}")
+    increase_title: str = Field(
+        "", description="template for a labelled reliability increase (cost goes up); default: title"
+    )
     labels: list[str] = Field(default_factory=list)
     intro: str = Field("", description="first paragraph of the PR body")
 
@@ -63,6 +69,11 @@ class Playbook(_Strict):
     fields: list[str] = Field(min_length=1, description="field patterns the playbook may change")
     guardrails: list[str] = Field(min_length=1, description="rule ids (the mandatory rules always run)")
     grouping: Literal["workload", "namespace", "feature"] = "workload"
+    min_monthly_saving: Decimal | None = Field(
+        None,
+        ge=0,
+        description="no PR below this saving (USD/month); None: the workspace default; 0: exempt",
+    )
     pr: PullRequestSpec
     approvers: Approvers
     source: str = Field("", exclude=True, description="file the playbook was loaded from")

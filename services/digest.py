@@ -127,6 +127,13 @@ class SavingsPipeline(Frozen):
     realised: Money | None = Field(description="measured after merge; None: not measured yet")
     realised_note: str
     blocked: list[BlockedLine]
+    waiting: Stage = Field(
+        default_factory=lambda: Stage(count=0, monthly_savings=Decimal(0), proposals=[]),
+        description="held back by the limits (open PRs, new per scan) or a cooldown; branches",
+    )
+    estimated_of_measured: Money | None = Field(
+        None, description="the estimates of the merges that were measured (beside realised)"
+    )
 
 
 class DayCost(Frozen):
@@ -357,15 +364,35 @@ def _savings(tools: _Tools) -> SavingsPipeline:
     by_state: dict[str, list[Any]] = {}
     for item in items:
         by_state.setdefault(item.state, []).append(item)
+    measured = tools("savings", {})
+    if measured.measured:
+        realised: Decimal | None = measured.realised_monthly_saving
+        note = (
+            f"{measured.measured} of {measured.merged} merged change(s) measured: realised "
+            f"{measured.realised_monthly_saving}/month vs estimated {measured.estimated_of_measured}/month"
+        )
+    else:
+        realised = None
+        note = (
+            f"{measured.merged} merged change(s), none with enough data after the merge yet"
+            if measured.merged
+            else "nothing merged yet"
+        )
     return SavingsPipeline(
         open=_stage(by_state.get("awaiting_approval", [])),
         approved=_stage(by_state.get("approved", []) + by_state.get("pr_opened", [])),
         merged=_stage(by_state.get("merged", [])),
-        realised=None,
-        realised_note="realised savings are not measured yet (no tool compares spend after the merge)",
+        realised=realised,
+        realised_note=note,
         blocked=[
             BlockedLine(id=i.id, title=i.title, rules=i.blocked_rules) for i in by_state.get("blocked", [])
         ],
+        waiting=Stage(
+            count=len(measured.waiting),
+            monthly_savings=measured.waiting_monthly_saving,
+            proposals=[w.branch for w in measured.waiting],
+        ),
+        estimated_of_measured=measured.estimated_of_measured if measured.measured else None,
     )
 
 

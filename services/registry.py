@@ -127,6 +127,8 @@ _SPECS: tuple[ToolSpec, ...] = (
     ToolSpec("digest", "Weekly digest: week-over-week spend, movers, anomalies, forecast vs budget, savings.",
              rq.DigestRequest, "services.digest:digest", "services.digest:DigestResult", read_only=True),
     # ----- review of GitOps changes ([Policy & review]) -----
+    ToolSpec("review", "Monthly cost delta and policy verdicts of a change (base..head) to the GitOps repo.",
+             rq.ReviewRequest, "services.review:review", "services.review_models:ReviewResult", read_only=True),
     # ----- remediation -----
     ToolSpec("scan", "Run detectors → playbooks → guardrails and record proposals for approval.",
              rq.ScanRequest, "services.remediation.workflow:scan", "services.remediation.results:ScanSummary",
@@ -153,6 +155,12 @@ _SPECS: tuple[ToolSpec, ...] = (
              rq.EmptyRequest, "services.remediation.workflow:audit_verify",
              "services.remediation.workflow:AuditVerifyResult", read_only=True),
     # ----- proposal lifecycle and savings ([Proposal quality]) -----
+    ToolSpec("proposals_sync", "Record proposals whose pull request was merged or closed, as the forge reports it.",
+             rq.EmptyRequest, "services.remediation.lifecycle:proposals_sync",
+             "services.remediation.lifecycle:SyncResult", read_only=False),
+    ToolSpec("savings", "Merged proposals: estimated vs realised monthly savings measured after the merge.",
+             rq.EmptyRequest, "services.savings:realised_savings", "services.savings:SavingsResult",
+             read_only=True),
     # ----- data in (operators only; never offered to an LLM or MCP) -----
     ToolSpec("ingest_focus", "Load FOCUS cost exports.", rq.IngestRequest, "services.ingest:ingest_focus",
              "warehouse.ingest_models:IngestReport", read_only=False),

@@ -20,6 +20,7 @@ STATES = (
     "awaiting_approval",
     "approved",
     "pr_opened",
+    "pr_failed",
     "merged",
     "closed",
     "rejected",
@@ -80,6 +81,11 @@ def scan(
     for item in summary.awaiting:
         delta = _signed(item.monthly_cost_after - item.monthly_cost_now)
         _say(f"  {item.id}  {item.branch}  {delta}/month  ({item.outcome.value})")
+    selection = getattr(summary, "selection", None)
+    if selection is not None and selection.waiting:
+        _say(f"waiting ({len(selection.waiting)}), highest saving first:")
+        for w in sorted(selection.waiting, key=lambda w: -w.monthly_saving):
+            _say(f"  {w.branch}  {_signed(-w.monthly_saving)}/month  {w.reason}")
     for item in summary.proposals:
         if item.superseded:
             _say(f"superseded by {item.id}: {', '.join(item.superseded)}")
@@ -160,7 +166,14 @@ def approve(
     app_ctx = get_context(ctx)
     app_ctx.call("proposal_show", {"proposal_id": proposal_id})  # an unknown id is told first
     decided: Any = app_ctx.call(
-        "decide", {"proposal_id": proposal_id, "user": as_user, "decision": "approve"}
+        "decide",
+        {
+            "proposal_id": proposal_id,
+            "user": as_user,
+            "decision": "approve",
+            "via": "cli",
+            "os_user": _os_user(),
+        },
     )
     outcome: Any = decided if decided.final else app_ctx.call("open_pr", {"proposal_id": proposal_id})
     if outcome.step == "void":
@@ -185,9 +198,11 @@ def reject(
     if shown.state == "awaiting_approval":
         from agent.remediation import resume_decision
 
-        resume_decision(app_ctx.deps, proposal_id, {"type": "ignore", "user": as_user, "reason": reason})
+        decision = {"type": "ignore", "user": as_user, "reason": reason, "via": "cli", "os_user": _os_user()}
+        resume_decision(app_ctx.deps, proposal_id, decision)
     else:
         args = {"proposal_id": proposal_id, "user": as_user, "decision": "reject", "reason": reason}
+        args |= {"via": "cli", "os_user": _os_user()}
         app_ctx.call("decide", args)
     if as_json:
         p: Any = app_ctx.call("proposal_show", {"proposal_id": proposal_id})
@@ -222,6 +237,27 @@ def reject(
     _say(f"{p.id}: rejected by {p.decided_by}" + (f" ({p.reason})" if p.reason else ""))
 
 
+def sync(
+    ctx: typer.Context,
+    as_json: bool = typer.Option(False, "--json", help="one JSON document on stdout"),
+) -> None:
+    """Record proposals whose PR was merged or closed unmerged (``scan`` also does this first)."""
+    result: Any = get_context(ctx).call("proposals_sync")
+    if as_json:
+        emit_tool_json("proposals_sync", result)
+        return
+    _say(
+        f"checked {result.checked} open PR(s): {len(result.merged)} merged, {len(result.closed)} closed, "
+        f"{len(result.still_open)} still open"
+    )
+    for pid in result.merged:
+        _say(f"  {pid}: merged")
+    for pid in result.closed:
+        _say(f"  {pid}: closed unmerged")
+    for note in result.notes:
+        _say(f"note: {note}")
+
+
 def verify_audit(
     ctx: typer.Context,
     as_json: bool = typer.Option(False, "--json", help="one JSON document on stdout (also when tampered)"),
@@ -242,9 +278,20 @@ def register(app: typer.Typer) -> None:
     proposals = typer.Typer(help="Remediation proposals.", no_args_is_help=True)
     proposals.command("list")(list_proposals)
     proposals.command("show")(show)
+    proposals.command("sync")(sync)
     app.add_typer(proposals, name="proposals")
     app.command("approve")(approve)
     app.command("reject")(reject)
     audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
     audit_app.command("verify")(verify_audit)
     app.add_typer(audit_app, name="audit")
+
+
+def _os_user() -> str:
+    """Who ran the CLI (``approve --as`` names the approver; the OS account is audited beside it)."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry (some containers)
+        return "unknown"

@@ -102,6 +102,7 @@ def _decide(
     from agent.remediation import resume_decision
     from services.registry import call_tool
     from services.remediation.results import ApprovalOutcome
+    from services.remediation.service import ApprovalVoid
 
     approving = button.action == "approve"
     decision: dict[str, Any] = {
@@ -110,9 +111,14 @@ def _decide(
         "patch_sha256": button.patch_sha256,
         "idempotency_key": f"slack-button:{button.token}",
         "reason": None if approving else "rejected in Slack",
+        "via": "slack",  # a Slack-verified user id (production approvals may require it)
     }
     try:
         outcome = ApprovalOutcome.model_validate(resume_decision(deps, button.subject, decision))
+    except ApprovalVoid as exc:
+        # Judged again on the current base at decision time: the patch changed (the new proposal
+        # asks anew) or the guardrails fail now. Nothing was approved.
+        return _void_text(runtime, deps, client, " ".join(str(exc).split()), exc.new_ids)
     except CostpilotError as exc:
         reason = esc(" ".join(str(exc).split()))
         current: Any = call_tool("proposal_show", {"proposal_id": button.subject}, deps)
@@ -138,14 +144,18 @@ def _pr_status(runtime: SlackRuntime, deps: Deps, client: WebClient, outcome: An
     if outcome.step == "pending":
         return " · the PR is being opened by another process"
     if outcome.step == "void":
-        text = f"\n⚠️ The approval is void: {esc(outcome.message)}"
-        for new_id in outcome.new_proposals:  # the re-validated change asks for approval anew
-            try:
-                post_approval(deps, client, runtime.config, new_id, now=runtime.now())
-            except CostpilotError as exc:
-                text += f"\n(could not post {esc(new_id)} for approval: {esc(exc)})"
-        return text
+        return "\n" + _void_text(runtime, deps, client, outcome.message, outcome.new_proposals)
     return f" · {esc(outcome.message)}"
+
+
+def _void_text(runtime: SlackRuntime, deps: Deps, client: WebClient, message: str, new_ids: list[str]) -> str:
+    text = f"⚠️ The approval is void: {esc(message)}"
+    for new_id in new_ids:  # the re-validated change asks for approval anew
+        try:
+            post_approval(deps, client, runtime.config, new_id, now=runtime.now())
+        except CostpilotError as exc:
+            text += f"\n(could not post {esc(new_id)} for approval: {esc(exc)})"
+    return text
 
 
 def _update_message(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -36,6 +37,31 @@ class ApproverRules(BaseModel):
     playbooks: dict[str, ApproverSpec] = Field(default_factory=dict)
 
 
+class ProposalLimits(BaseModel):
+    """``[proposals]`` in ``remediation.toml``: what is worth a reviewer's time (Renovate's
+    ``prConcurrentLimit`` / ``prHourlyLimit`` and grouping, applied to proposals)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    min_monthly_saving: Decimal = Field(
+        Decimal(20), ge=0, description="no proposal saves less than this, USD/month (per PR)"
+    )
+    min_saving_by_playbook: dict[str, Decimal] = Field(
+        default_factory=dict,
+        description="per-playbook floor, USD/month; overrides the playbook's own and the default",
+    )
+    max_open_prs: int = Field(
+        10, ge=1, le=1000, description="at most this many proposals awaiting approval or with a PR open"
+    )
+    max_new_per_scan: int = Field(5, ge=1, le=1000, description="at most this many new proposals per scan")
+    material_change_pct: Decimal = Field(
+        Decimal(25),
+        ge=0,
+        le=1000,
+        description="a change closed unmerged is proposed again only when its saving moved this much, %",
+    )
+
+
 class RemediationConfig(BaseModel):
     """``<workspace>/remediation.toml``: TTL, lease, approvers, production environments, labels."""
 
@@ -50,6 +76,7 @@ class RemediationConfig(BaseModel):
     production_environments: list[str] = Field(default_factory=lambda: ["production", "prod"])
     labels: list[str] = Field(default_factory=lambda: ["costpilot"])
     approvers: ApproverRules = Field(default_factory=ApproverRules)
+    proposals: ProposalLimits = Field(default_factory=ProposalLimits)
     gitops_checkout: Path | None = Field(
         None, description="working copy scans read (default: the local forge repo)"
     )

@@ -25,7 +25,14 @@ def _rightsize_detector(deps: Deps) -> list[Finding]:
     from services.requests import RightsizeRequest
     from services.waste import rightsize
 
-    return rightsize(RightsizeRequest(preset="krr-simple"), deps).findings()
+    result = rightsize(RightsizeRequest(preset="krr-simple"), deps)
+    # The unit prices go with each finding, so a stepped change is re-priced exactly
+    # (requests × hours × prices) and realised savings use the same prices.
+    prices = {
+        "usd_per_vcpu_hour": str(result.prices.usd_per_vcpu_hour),
+        "usd_per_gib_hour": str(result.prices.usd_per_gib_hour),
+    }
+    return [f.model_copy(update={"evidence": {**f.evidence, **prices}}) for f in result.findings()]
 
 
 def _idle_detector(deps: Deps) -> list[Finding]:

@@ -226,7 +226,12 @@ def decide(request: DecideRequest, deps: Deps) -> ApprovalOutcome:
             return ApprovalOutcome.model_validate_json(stored)
     if request.decision == "reject":
         p = service.reject(
-            request.proposal_id, request.user, reason=request.reason, idempotency_key=request.idempotency_key
+            request.proposal_id,
+            request.user,
+            reason=request.reason,
+            idempotency_key=request.idempotency_key,
+            via=request.via,
+            os_user=request.os_user,
         )
         return ApprovalOutcome(
             proposal_id=p.id,
@@ -237,24 +242,40 @@ def decide(request: DecideRequest, deps: Deps) -> ApprovalOutcome:
             branch=p.branch,
             message=f"rejected by {p.decided_by}" + (f" ({p.reason})" if p.reason else ""),
         )
-    return service.decide(request.proposal_id, request.user, expected_sha256=request.patch_sha256)
+    service.show(request.proposal_id)  # an unknown id is told as such before the checkout is read
+    plan, validate = _pipeline(deps, service)
+    # Guardrails and policy are judged again on the current base at decision time.
+    return service.decide(
+        request.proposal_id,
+        request.user,
+        expected_sha256=request.patch_sha256,
+        plan=plan,
+        validate=validate,
+        via=request.via,
+        os_user=request.os_user,
+    )
+
+
+def _pipeline(deps: Deps, service: Any) -> tuple[Any, Any]:
+    """The scan's planner and validator over the current checkout, or ``(None, None)`` without
+    one (a GitHub forge with no gitops_checkout: nothing can be re-planned; the forge still
+    commits on the base recorded with the patch, never on a newer tip)."""
+    from services.remediation.wiring import build_pipeline
+
+    root = deps.gitops_checkout
+    if root is None or not root.is_dir():
+        return None, None
+    pipeline = build_pipeline(deps, service)
+    service.environment_of = pipeline.environment_of
+    return pipeline.plan, pipeline.validate
 
 
 def open_pr(request: ProposalRequest, deps: Deps) -> ApprovalOutcome:
     """Open or update the PR of an approved proposal, re-planned on the current base first when
     the checkout is at hand (a changed patch voids the approval: ``step == "void"``)."""
-    from services.remediation.wiring import build_pipeline
-
     service = _service(deps)
     service.show(request.proposal_id)  # an unknown id is told as such before the checkout is read
-    plan = validate = None
-    root = deps.gitops_checkout
-    # Without a checkout (a GitHub forge with no gitops_checkout) nothing can be re-planned; the
-    # forge still commits on the base recorded with the patch, never on a newer tip.
-    if root is not None and root.is_dir():
-        pipeline = build_pipeline(deps, service)
-        service.environment_of = pipeline.environment_of
-        plan, validate = pipeline.plan, pipeline.validate
+    plan, validate = _pipeline(deps, service)
     return service.open_pr(request.proposal_id, plan, validate)
 
 
@@ -303,7 +324,7 @@ class AuditVerifyResult(BaseModel):
 
 
 def audit_verify(_request: EmptyRequest, deps: Deps) -> AuditVerifyResult:
-    from store import audit
+    from services.remediation import audit_check
 
-    result = audit.verify(deps.engine)
+    result = audit_check.verify(deps)  # the chain, its anchors in PR branches, the proposals' states
     return AuditVerifyResult.model_validate(result.model_dump())

@@ -30,7 +30,7 @@ def test_scan_leaves_each_proposal_waiting_at_an_agent_inbox_interrupt(env: Path
     assert payload is not None
     assert payload["action_request"] == {
         "action": "open_pr",
-        "args": {"proposal_id": pid, "branch": "costpilot/rightsize-requests/shop-deployment-api",
+        "args": {"proposal_id": pid, "branch": "costpilot/rightsize-requests/shop",
                  "patch_sha256": payload["action_request"]["args"]["patch_sha256"]},
     }  # fmt: skip
     assert payload["config"] == {
@@ -50,7 +50,7 @@ def test_resuming_twice_gives_one_pr(env: Path, gitops: Path, run_cli) -> None: 
     again = resume_decision(deps, pid, {"type": "accept", "user": "U_BOB"})
     assert first["step"] == "opened" and again == first
     assert git(gitops, "branch", "--list", "costpilot/*").split() == [
-        "costpilot/rightsize-requests/shop-deployment-api"
+        "costpilot/rightsize-requests/shop"
     ]
     assert [e.action for e in audit.events_for(deps.engine, pid)].count("pr_opened") == 1
 
@@ -76,7 +76,7 @@ def test_a_crash_between_decision_and_pr_resumes_to_exactly_one_pr(  # type: ign
     outcome = resume_decision(deps, pid, {"type": "accept", "user": "U_ALICE"})
     assert outcome["step"] == "opened" and outcome["approved_by"] == "U_ALICE"
     assert git(gitops, "branch", "--list", "costpilot/*").split() == [
-        "costpilot/rightsize-requests/shop-deployment-api"
+        "costpilot/rightsize-requests/shop"
     ]
     actions = [e.action for e in audit.events_for(deps.engine, pid)]
     assert actions.count("approved") == 1 and actions.count("pr_opened") == 1

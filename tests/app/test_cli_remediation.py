@@ -52,7 +52,8 @@ spec:
             limits:
               memory: 4Gi
 """
-WORKLOADS = {"api": "shop", "web": "shop", "pay": "payments-prod"}
+# One namespace per workload: right-sizing opens one PR per namespace (costpilot/<playbook>/<namespace>).
+WORKLOADS = {"api": "shop", "web": "shop-web", "pay": "payments-prod"}
 REMEDIATION_TOML = """\
 ttl_hours = 24
 [approvers.groups]
@@ -127,7 +128,7 @@ def scan_json(run_cli, *args: str) -> dict[str, Any]:  # type: ignore[no-untyped
 
 
 def awaiting_id(data: dict[str, Any], workload: str) -> str:
-    return next(p["id"] for p in data["proposals"] if p["branch"].endswith(f"-{workload}"))
+    return next(p["id"] for p in data["proposals"] if p["branch"].endswith(f"/{WORKLOADS[workload]}"))
 
 
 # ----- scan -----
@@ -137,8 +138,8 @@ def test_scan_summarises_blocked_with_rule_ids_and_awaiting(env: Path, run_cli) 
     data = scan_json(run_cli)
     assert data["findings"] == 2
     by_branch = {p["branch"]: p for p in data["proposals"]}
-    api = by_branch["costpilot/rightsize-requests/shop-deployment-api"]
-    web = by_branch["costpilot/rightsize-requests/shop-deployment-web"]
+    api = by_branch["costpilot/rightsize-requests/shop"]
+    web = by_branch["costpilot/rightsize-requests/shop-web"]
     assert (api["state"], api["blocked_rules"], api["environment"]) == ("awaiting_approval", [], "nonprod")
     assert (web["state"], web["blocked_rules"]) == ("blocked", ["enough-evidence"])
     assert data["blocked"] == [web["id"]] and data["awaiting_approval"] == [api["id"]]
@@ -150,9 +151,9 @@ def test_scan_summarises_blocked_with_rule_ids_and_awaiting(env: Path, run_cli) 
     assert lines[0] == "scan: 2 findings, 2 proposals"
     assert lines[1:5] == [
         "blocked (1):",
-        f"  {web['id']}  costpilot/rightsize-requests/shop-deployment-web  failing rules: enough-evidence",
+        f"  {web['id']}  costpilot/rightsize-requests/shop-web  failing rules: enough-evidence",
         "awaiting approval (1):",
-        f"  {api['id']}  costpilot/rightsize-requests/shop-deployment-api  -$30.00/month  (unchanged)",
+        f"  {api['id']}  costpilot/rightsize-requests/shop  -$30.00/month  (unchanged)",
     ]
 
 
@@ -190,7 +191,7 @@ def test_approve_opens_one_branch_and_a_second_click_changes_nothing(
     env: Path, gitops: Path, run_cli
 ) -> None:  # type: ignore[no-untyped-def]
     pid = awaiting_id(scan_json(run_cli), "api")
-    branch = "costpilot/rightsize-requests/shop-deployment-api"
+    branch = "costpilot/rightsize-requests/shop"
     base = git(gitops, "rev-parse", "HEAD").strip()
 
     result = run_cli("approve", pid, "--as", "U_ALICE")
@@ -300,14 +301,14 @@ def test_list_and_show_text(env: Path, run_cli) -> None:  # type: ignore[no-unty
     lines = run_cli("proposals", "list").out.splitlines()
     assert sorted(lines) == sorted(
         [
-            f"{api}  awaiting_approval  costpilot/rightsize-requests/shop-deployment-api  nonprod  -$30.00/month",
-            f"{web}  blocked            costpilot/rightsize-requests/shop-deployment-web  nonprod  -$30.00/month",
+            f"{api}  awaiting_approval  costpilot/rightsize-requests/shop  nonprod  -$30.00/month",
+            f"{web}  blocked            costpilot/rightsize-requests/shop-web  nonprod  -$30.00/month",
         ]
     )
     shown = run_cli("proposals", "show", web).out.splitlines()
-    assert shown[0] == f"{web}  blocked  costpilot: right-size web in shop"
+    assert shown[0] == f"{web}  blocked  costpilot: right-size web in shop-web"
     assert shown[1:3] == [
-        "branch costpilot/rightsize-requests/shop-deployment-web  environment nonprod  requested by costpilot",
+        "branch costpilot/rightsize-requests/shop-web  environment nonprod  requested by costpilot",
         "monthly cost $120.00 → $90.00 (-$30.00/month)",
     ]
     assert any(line.startswith("  fail  enough-evidence: ") for line in shown)
@@ -363,7 +364,9 @@ def test_forge_failure_after_approval_resumes_without_a_second_pr(env: Path, git
     service.forge = lambda: flaky  # type: ignore[assignment,return-value]
     with pytest.raises(ExternalError, match="simulated crash"):
         service.approve(pid, "U_ALICE")
-    assert service.show(pid).state is ProposalState.approved
+    failed = service.show(pid)  # the approval stands; the PR step failed, with its reason
+    assert failed.state is ProposalState.pr_failed and failed.approved_by == "U_ALICE"
+    assert "simulated crash" in (failed.reason or "")
     assert git(gitops, "branch", "--list", "costpilot/*") == ""
     # The next scan resumes the PR (no click needed); a later click finds it done.
     summary = service.scan([finding("api")], *_pipeline(env, service))
@@ -512,11 +515,12 @@ def test_approve_with_github_forge_opens_and_then_updates_one_pr(  # type: ignor
         assert pr["title"] == "costpilot: right-size api in shop"
         assert pr["labels"] == ["costpilot", "rightsize"]
         assert pr["body"].startswith(
-            f"<!-- costpilot:proposal={pid} -->\n## costpilot: right-size api in shop\n"
+            f"<!-- costpilot:proposal={pid} -->\n## costpilot: right\\-size api in shop\n"
         )
-        assert "| shop/Deployment/api/api | $120.00 | $90.00 | -$30.00 |" in pr["body"]
-        assert "**Guardrails " in pr["body"] and "- Approved by U_ALICE at " in pr["body"]
-        branch = "costpilot/rightsize-requests/shop-deployment-api"
+        assert "| shop/Deployment/api | api: cpu request 2 → 1500m, " in pr["body"]
+        assert "| $120.00 | $90.00 | -$30.00 |" in pr["body"]
+        assert "**Guardrails " in pr["body"] and "- Approved by U\\_ALICE at " in pr["body"]
+        branch = "costpilot/rightsize-requests/shop"
         shown = subprocess.run(
             ["git", "--git-dir", str(bare), "show", f"{branch}:apps/api/deployment.yaml"],
             capture_output=True,
@@ -528,9 +532,11 @@ def test_approve_with_github_forge_opens_and_then_updates_one_pr(  # type: ignor
         # A new patch for the same target, approved: the same PR is updated, its comment edited.
         found[:] = [finding("api", cpu="1.2")]
         cooling = scan_json(run_cli)
-        assert [p["blocked_rules"] for p in cooling["proposals"]] == [
-            ["cooldown"]
-        ]  # the PR just opened counts
+        # The PR just opened counts: the new patch waits for the cooldown (nothing recorded, the
+        # open PR's proposal is not superseded by a blocked one).
+        assert cooling["proposals"] == []
+        [waiting] = cooling["selection"]["waiting"]
+        assert waiting["branch"] == branch and waiting["reason"].startswith("cooldown: ")
         (gitops / ".costpilot").mkdir()
         (gitops / ".costpilot" / "policy.yaml").write_text("cooldown_hours: 0\n")
         new = scan_json(run_cli)["awaiting_approval"][0]
@@ -570,7 +576,8 @@ def test_bad_github_token_is_one_line_and_the_approval_stays(  # type: ignore[no
             f"costpilot: error: GitHub refused the credentials (401 Bad credentials) at {server.base_url} "
             "while reading acme/gitops\n"
         )
-        assert run_cli("proposals", "show", pid, "--json").json()["state"] == "approved"
+        shown = run_cli("proposals", "show", pid, "--json").json()
+        assert shown["state"] == "pr_failed" and shown["approved_by"] == "U_ALICE"
     finally:
         server.stop()
 

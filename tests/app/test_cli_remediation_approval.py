@@ -8,6 +8,7 @@ git repository in tmp_path; only the detector registry is replaced.
 
 from __future__ import annotations
 
+import re
 import subprocess
 from decimal import Decimal
 from pathlib import Path
@@ -26,7 +27,7 @@ from services.settings import load_settings
 from store import audit
 
 GIB = 1024**3
-BRANCH = "costpilot/rightsize-requests/shop-deployment-api"
+BRANCH = "costpilot/rightsize-requests/shop"
 MANIFEST = """\
 # api deployment
 apiVersion: apps/v1
@@ -153,7 +154,7 @@ def test_approved_then_main_moved_then_approve_opens_no_branch_and_asks_again(  
     monkeypatch.setitem(forges.FORGES, "local", lambda config: broken)
     first = run_cli("approve", pid, "--as", "U_ALICE")
     assert first.code == 2 and first.err == "costpilot: error: git update-ref in /repo: simulated crash\n"
-    assert states(run_cli) == {pid: "approved"}
+    assert states(run_cli) == {pid: "pr_failed"}  # approved, the PR step failed: retried later
     monkeypatch.undo()  # the real local forge again (and the env below set anew)
     monkeypatch.setattr(remediation, "DETECTORS", {"fake": lambda ctx: [api_finding()]})
     monkeypatch.setenv("COSTPILOT_HOME", str(env))
@@ -174,7 +175,13 @@ def test_approved_then_main_moved_then_approve_opens_no_branch_and_asks_again(  
 
     old = run_cli("proposals", "show", pid, "--json").json()
     assert (old["superseded_by"], old["pull_requests"], old["pr_body"]) == (new, [], None)
-    assert [e["action"] for e in old["audit"]] == ["drafted", "awaiting_approval", "approved", "superseded"]
+    assert [e["action"] for e in old["audit"]] == [
+        "drafted",
+        "awaiting_approval",
+        "approved",
+        "pr_failed",
+        "superseded",
+    ]
     service = service_for(env)
     (void,) = [e for e in audit.events_for(service.engine, pid) if e.action == "superseded"]
     assert void.actor == "costpilot"
@@ -339,35 +346,45 @@ def test_pr_body_is_stored_shown_and_in_the_local_commit_message(env: Path, gito
     when = f"{approved_at[:10]} {approved_at[11:16]} UTC"
     service = service_for(env)
     proposal = service.show(pid)
-    report_md = render_report_markdown(proposal.report)
+    stored_md = render_report_markdown(proposal.report)
+    # The PR carries the report made right before it was written (guardrails judged again on the
+    # current base): the same verdicts as the stored one, checked at a later time.
+    report_md = body.split("### Guardrails\n\n", 1)[1].split("\n### Approval", 1)[0]
+    stamp = re.compile(r"\d{4}-\d\d-\d\dT[\d:.]+\+00:00")
+    assert stamp.sub("T", report_md) == stamp.sub("T", stored_md)
     sha = proposal.patch_sha256
+    # The audit chain's head when the PR was written, anchored outside the state DB.
+    anchor = body.rsplit("<!-- costpilot:audit-head=", 1)[1].split(" -->", 1)[0]
+    assert re.fullmatch(r"\d+:[0-9a-f]{64}", anchor)
     assert body == (
         f"<!-- costpilot:proposal={pid} -->\n"
-        "## costpilot: right-size api in shop\n"
+        "## costpilot: right\\-size api in shop\n"
         "\n"
         f"{_intro()}"
         "Monthly cost: **$120.00 → $90.00** (-$30.00 per month).\n"
         "\n"
-        "| workload | now $/month | after $/month | delta |\n"
-        "|---|---:|---:|---:|\n"
-        "| shop/Deployment/api/api | $120.00 | $90.00 | -$30.00 |\n"
-        "| **total** | **$120.00** | **$90.00** | **-$30.00** |\n"
+        "| workload | change | now $/month | after $/month | delta |\n"
+        "|---|---|---:|---:|---:|\n"
+        "| shop/Deployment/api | api: cpu request 2 → 1500m, memory request 4Gi → 3Gi, memory limit 4Gi → 3Gi "
+        "| $120.00 | $90.00 | -$30.00 |\n"
+        "| **total** (1 workload) | | **$120.00** | **$90.00** | **-$30.00** |\n"
         "\n"
         "### Evidence\n"
         "\n"
-        f"- shop/Deployment/api/api: cpu_p95: 0.9; memory_peak: {2 * GIB}; days: 14; samples: 4032\n"
+        f"- shop/Deployment/api/api: cpu\\_p95: 0\\.9; memory\\_peak: {2 * GIB}; days: 14; samples: 4032\n"
         "\n"
         "### Guardrails\n"
         "\n"
         f"{report_md}\n"
         "### Approval\n"
         "\n"
-        f"- Approved by U_ALICE at {when}.\n"
+        f"- Approved by U\\_ALICE at {when}.\n"
         f"- Patch SHA-256: `{sha}` (base `{base[:12]}`)\n"
         "- Files: `apps/api/deployment.yaml`\n"
         "\n"
         f"<sub>Opened by costpilot for proposal {pid}. Edits to this branch are overwritten on the "
         "next approved change for the same target.</sub>\n"
+        f"<!-- costpilot:audit-head={anchor} -->\n"
     )
     assert report_md.startswith("**Guardrails ") and "| `above-observed-peak` |" in report_md
 
@@ -375,7 +392,7 @@ def test_pr_body_is_stored_shown_and_in_the_local_commit_message(env: Path, gito
     assert message == (
         "costpilot: right-size api in shop\n\n"
         + body.rstrip("\n")
-        + f"\n\ncostpilot proposal {pid}\nPatch-SHA256: {sha}\nApproved-by: U_ALICE\n\n"
+        + f"\n\ncostpilot proposal {pid}\nPatch-SHA256: {sha}\nApproved-by: U_ALICE\nAudit-Head: {anchor}\n\n"
     )
 
     text = run_cli("proposals", "show", pid).out
@@ -412,7 +429,7 @@ def test_github_pr_body_is_stored_with_the_pr_record(  # type: ignore[no-untyped
         (record,) = shown["pull_requests"]
         assert (record["forge"], record["number"]) == ("github", 1)
         assert shown["pr_body"] == record["body"] == server.pulls[1]["body"]
-        assert "- Approved by U_ALICE at " in shown["pr_body"]
+        assert "- Approved by U\\_ALICE at " in shown["pr_body"]  # data in the body is escaped
         text = run_cli("proposals", "show", pid).out
         assert text.endswith("pull request body (github):\n" + server.pulls[1]["body"])
     finally:

@@ -12,7 +12,15 @@ from gitops.pr_body import marker, render_body, render_comment, signed_usd, usd
 DIFF = "--- a/apps/api/deployment.yaml\n+++ b/apps/api/deployment.yaml\n-cpu: 2\n+cpu: 500m\n"
 
 
-def finding(workload: str, now: str, after: str, **evidence: object) -> Finding:
+def finding(
+    workload: str,
+    now: str,
+    after: str,
+    container: str = "app",
+    current: dict[str, object] | None = None,
+    proposed: dict[str, object] | None = None,
+    **evidence: object,
+) -> Finding:
     return Finding(
         kind=FindingKind.rightsize,
         target={
@@ -20,9 +28,11 @@ def finding(workload: str, now: str, after: str, **evidence: object) -> Finding:
             "namespace": "shop",
             "kind": "Deployment",
             "workload": workload,
-            "container": "app",
+            "container": container,
         },
         title=f"Right-size {workload}",
+        current=current or {},
+        proposed=proposed or {},
         evidence=evidence,
         monthly_cost_now=Decimal(now),
         monthly_cost_after=Decimal(after),
@@ -36,8 +46,17 @@ def change(**kw: object) -> PlannedChange:
         title="Right-size requests in shop",
         findings=[
             finding(
-                "api", "1234.5", "400.25", cpu_p95="0.31", memory_peak_bytes=734003200, days=14, samples=4032
+                "api",
+                "1200",
+                "390",
+                current={"cpu_request": "2", "memory_request": 2**31},
+                proposed={"cpu_request": "0.5", "memory_request": 2**30},
+                cpu_p95="0.31",
+                memory_peak_bytes=734003200,
+                days=14,
+                samples=4032,
             ),
+            finding("api", "34.5", "10.25", container="sidecar"),
             finding("web|v2", "10", "12.004"),
         ],
         files=[FileChange(path="apps/api/deployment.yaml", before="cpu: 2\n", after="cpu: 500m\n")],
@@ -69,29 +88,31 @@ def test_full_body_after_approval() -> None:
         approved_by="U024BE7LH",
         approved_at=datetime(2026, 11, 23, 18, 4, 59, tzinfo=UTC),
     )
+    # One row per workload (api's two containers together); every data-derived text escaped.
     assert (
         body
         == f"""<!-- costpilot:proposal=p0123456789 -->
-## Right-size requests in shop
+## Right\\-size requests in shop
 
 Monthly cost: **$1,244.50 → $412.25** (-$832.25 per month).
 
-| workload | now $/month | after $/month | delta |
-|---|---:|---:|---:|
-| shop/Deployment/api/app | $1,234.50 | $400.25 | -$834.25 |
-| shop/Deployment/web\\|v2/app | $10.00 | $12.00 | +$2.00 |
-| **total** | **$1,244.50** | **$412.25** | **-$832.25** |
+| workload | change | now $/month | after $/month | delta |
+|---|---|---:|---:|---:|
+| shop/Deployment/api | app: cpu request 2 → 500m, memory request 2Gi → 1Gi; sidecar: see diff | $1,234.50 | $400.25 | -$834.25 |
+| shop/Deployment/web\\|v2 | app: see diff | $10.00 | $12.00 | +$2.00 |
+| **total** (2 workloads) | | **$1,244.50** | **$412.25** | **-$832.25** |
 
 ### Evidence
 
-- shop/Deployment/api/app: cpu_p95: 0.31; memory_peak_bytes: 734003200; days: 14; samples: 4032
-- shop/Deployment/web|v2/app: none recorded
+- shop/Deployment/api/app: cpu\\_p95: 0\\.31; memory\\_peak\\_bytes: 734003200; days: 14; samples: 4032
+- shop/Deployment/api/sidecar: none recorded
+- shop/Deployment/web\\|v2/app: none recorded
 
 ### Guardrails
 
 | rule | verdict | detail |
 |---|---|---|
-| `resources.peak_headroom` | pass | cpu 0.5 ≥ p95 0.31 × 1.15 |
+| `resources.peak_headroom` | pass | cpu 0\\.5 ≥ p95 0\\.31 × 1\\.15 |
 | `evidence.days` | warn | web\\|v2 has 6 days \\| want 14 |
 
 2 rules checked, 0 failed.
@@ -118,7 +139,7 @@ def test_guardrail_markdown_from_guardrails_is_used_verbatim_and_cost_increase_r
         intro="  Requests follow observed usage.\n",
     )
     lines = body.splitlines()
-    assert lines[1:4] == ["## Right-size requests in shop", "", "Requests follow observed usage."]
+    assert lines[1:4] == ["## Right\\-size requests in shop", "", "Requests follow observed usage."]
     assert lines[5:7] == [
         "Monthly cost: **$1,244.50 → $412.25** (-$832.25 per month).",
         "Cost increase accepted because: OOM kills at peak",

@@ -96,7 +96,7 @@ def test_scan_goes_on_in_a_hostile_repository(hostile: Path) -> None:
     ]
     policy = load_policy(hostile)
     result = plan(findings, hostile, load_playbooks(), policy)
-    assert [c.target_slug for c in result.changes] == ["shop-prod-deployment-api"]
+    assert [c.target_slug for c in result.changes] == ["shop-prod"]  # one PR per namespace
     skipped = dict(result.skipped)
     assert skipped[findings[1].id] == f"finding {findings[1].id}: workload api[0] not found in the repository"
     assert "not found in the repository" in skipped[findings[2].id]

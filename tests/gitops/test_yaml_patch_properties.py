@@ -110,3 +110,12 @@ def test_fast_loader_reads_what_pyyaml_reads(docs: list[object]) -> None:
 
     text = yaml.safe_dump_all(docs, sort_keys=False)
     assert load_documents(text) == list(yaml.safe_load_all(text))
+
+
+@pytest.mark.parametrize(
+    "value", ["@", "@team", "`x", "%x", "!x", "&x", "*x", "|", ">", "-", "? x", "#x", "a: b"]
+)
+def test_values_starting_with_yaml_indicators_are_quoted_and_read_back(value: str) -> None:
+    text = "a:   # about a\n  leaf: a  # old value\n"
+    out = set_fields(text, [FieldEdit(0, "a.zza", value)], locator="ruamel")
+    assert read_field(out, 0, "a.zza") == value

@@ -44,7 +44,7 @@ def test_rightsize_patches_the_overlay_patch_and_writes_nothing(repo: Path) -> N
     [change] = plan_changes([finding], repo, load_playbooks(), load_policy(repo))
     assert tree_digest(repo) == digest  # dry run
     assert change.playbook == "rightsize-requests"
-    assert change.branch == "costpilot/rightsize-requests/shop-prod-deployment-api"
+    assert change.branch == "costpilot/rightsize-requests/shop-prod"  # one PR per namespace
     assert change.title == "costpilot: right-size api in shop-prod"
     [f] = change.files
     assert f.path == "overlays/prod/patches/api.yaml"
@@ -212,7 +212,7 @@ def test_bad_proposed_values_skip_the_finding(repo: Path) -> None:
         "proposed cpu_request 'lots' is not a quantity",
         "proposed memory_request -5 is not positive",
     ]
-    assert [c.target_slug for c in result.changes] == ["shop-prod-deployment-batch"]
+    assert [c.target_slug for c in result.changes] == ["shop-prod"]
 
 
 def test_bad_idle_proposals_skip_with_a_reason(repo: Path) -> None:

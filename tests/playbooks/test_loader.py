@@ -22,9 +22,16 @@ def test_bundled_playbooks_load() -> None:
     assert rs.detector is FindingKind.rightsize and rs.action == "set-resources"
     assert "above-observed-peak" in rs.guardrails
     assert rs.approvers.production == ["group:platform-leads"] and rs.approvers.four_eyes_in_production
+    # one PR per namespace: "right-size api in shop-prod", "right-size 7 workloads in shop-prod"
+    assert rs.grouping == "namespace" and rs.min_monthly_saving == 20
     assert (
-        rs.pr.title.format(workload="api", namespace="shop-prod") == "costpilot: right-size api in shop-prod"
+        rs.pr.title.format(subject="7 workloads", namespace="shop-prod")
+        == "costpilot: right-size 7 workloads in shop-prod"
     )
+    assert rs.pr.increase_title.format(subject="api", namespace="shop-prod") == (
+        "costpilot: raise requests of api in shop-prod (reliability)"
+    )
+    assert books["enforce-cost-tags"].min_monthly_saving == 0  # tag hygiene: exempt from the floor
     assert books["cheaper-model"].targets.sources == ["routing"]
     assert {b.action for b in books.values()} == set(ACTIONS)
 
@@ -66,7 +73,7 @@ def one(tmp_path: Path, text: str, name: str = "rightsize-requests") -> Path:
         ),
         (lambda t: t.replace("options:\n", "options:\n  force: true\n"), "options.force: unknown key"),
         (
-            lambda t: t.replace("{workload} in {namespace}", "{workload} in {region}"),
+            lambda t: t.replace('{subject} in {namespace}"', '{subject} in {region}"'),
             "pr.title: unknown placeholder {region}",
         ),
         (

@@ -51,9 +51,7 @@ def test_decide_records_the_approval_and_open_pr_opens_it(env: Path, gitops: Pat
     assert git(gitops, "branch", "--list", "costpilot/*") == ""  # deciding opens nothing
     opened = call_tool("open_pr", {"proposal_id": pid}, deps)
     assert (opened.step, opened.state, opened.pr_created) == ("opened", ProposalState.pr_opened, True)
-    assert "costpilot/rightsize-requests/shop-deployment-api" in git(
-        gitops, "branch", "--list", "costpilot/*"
-    )
+    assert "costpilot/rightsize-requests/shop" in git(gitops, "branch", "--list", "costpilot/*")
     again = call_tool("open_pr", {"proposal_id": pid}, deps)
     assert again.step == "updated" and again.pr_url == opened.pr_url
     # A second decision by another approver changes nothing: the first approval stands.
@@ -134,11 +132,8 @@ def test_the_same_approval_from_two_processes_gives_one_pr(env: Path, gitops: Pa
     assert {a["proposal_id"] for a in answers} == {pid}
     assert len({a["approved_by"] for a in answers}) == 1  # one approval won; the other saw it
     branches = git(gitops, "branch", "--list", "costpilot/*").split()
-    assert branches == ["costpilot/rightsize-requests/shop-deployment-api"]
-    assert (
-        git(gitops, "rev-list", "--count", "main..costpilot/rightsize-requests/shop-deployment-api").strip()
-        == "1"
-    )
+    assert branches == ["costpilot/rightsize-requests/shop"]
+    assert git(gitops, "rev-list", "--count", "main..costpilot/rightsize-requests/shop").strip() == "1"
     service = service_for(env)
     assert service.show(pid).state is ProposalState.pr_opened
     actions = [e.action for e in audit.events_for(service.engine, pid)]
@@ -172,9 +167,7 @@ def test_two_processes_on_postgresql_give_one_pr(  # type: ignore[no-untyped-def
     monkeypatch.setenv("COSTPILOT_DATABASE_URL", pg_database)
     pid = awaiting_id(scan_json(run_cli), "api")
     _two_processes_approve(env, gitops, pid)
-    assert git(gitops, "branch", "--list", "costpilot/*").split() == [
-        "costpilot/rightsize-requests/shop-deployment-api"
-    ]
+    assert git(gitops, "branch", "--list", "costpilot/*").split() == ["costpilot/rightsize-requests/shop"]
     deps = deps_for(env)
     assert remediation.build_service(deps).show(pid).state is ProposalState.pr_opened
     actions = [e.action for e in audit.events_for(deps.engine, pid)]
@@ -201,9 +194,7 @@ def test_two_threads_on_postgresql_give_one_pr(  # type: ignore[no-untyped-def]
     for t in threads:
         t.join(timeout=60)
     assert len(answers) == 2 and len({a.approved_by for a in answers}) == 1
-    assert git(gitops, "branch", "--list", "costpilot/*").split() == [
-        "costpilot/rightsize-requests/shop-deployment-api"
-    ]
+    assert git(gitops, "branch", "--list", "costpilot/*").split() == ["costpilot/rightsize-requests/shop"]
     events = audit.events_for(service_for(env).engine, pid)
     assert [e.action for e in events].count("pr_opened") == 1
 
@@ -217,6 +208,6 @@ def test_pr_status_reads_the_forge(env: Path, gitops: Path, run_cli) -> None:  #
     status = call_tool("pr_status", {"proposal_id": pid}, deps)
     assert (status.state, status.forge_status) == ("pr_opened", "open")
     assert status.estimated_monthly_savings == 30
-    branch = "costpilot/rightsize-requests/shop-deployment-api"
+    branch = "costpilot/rightsize-requests/shop"
     git(gitops, "-c", "user.name=t", "-c", "user.email=t@t", "merge", "-q", "--no-ff", "-m", "merge", branch)
     assert call_tool("pr_status", {"proposal_id": pid}, deps).forge_status == "merged"

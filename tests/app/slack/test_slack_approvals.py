@@ -26,7 +26,7 @@ from tests.app.test_cli_remediation import (  # noqa: F401 - fixtures used by na
     gitops,
 )
 
-BRANCH = "costpilot/rightsize-requests/shop-deployment-api"
+BRANCH = "costpilot/rightsize-requests/shop"
 
 
 @pytest.fixture

@@ -77,6 +77,7 @@ def test_the_digest_is_built_from_the_tools_numbers(runtime: Any, week_digest: A
     assert result.month is not None and result.month.month.label() == "2026-04-01..2026-04-30"
     assert result.month.budget is None  # no budget set
     assert result.savings is not None and result.savings.open.count == 0
+    assert result.savings.realised is None and result.savings.realised_note == "nothing merged yet"
     assert len(result.daily) == 28 and sum(d.in_week for d in result.daily) == 7
     assert sum(d.cost for d in result.daily if d.in_week) == result.total.current
     assert {c.tool for c in result.calls} == {
@@ -87,6 +88,7 @@ def test_the_digest_is_built_from_the_tools_numbers(runtime: Any, week_digest: A
         "forecast",
         "unit_costs",
         "proposals_list",
+        "savings",  # estimate vs realised and what waits (the savings pipeline)
     }
 
 

@@ -139,10 +139,7 @@ def test_two_serve_processes_receiving_the_same_click_open_one_pr(
     assert update.args["blocks"][-1]["text"]["text"].startswith("✅ Approved by <@U_ALICE> at ")
     [told] = standin.of("chat.postEphemeral")
     assert told.args["text"].startswith("Already decided by <@U_ALICE> (approved at ")
-    assert (
-        git(gitops, "branch", "--list", "costpilot/*").strip()
-        == "costpilot/rightsize-requests/shop-deployment-api"
-    )
+    assert git(gitops, "branch", "--list", "costpilot/*").strip() == "costpilot/rightsize-requests/shop"
     runtime.close()
 
 
