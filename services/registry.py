@@ -131,7 +131,7 @@ _SPECS: tuple[ToolSpec, ...] = (
              rq.ReviewRequest, "services.review:review", "services.review_models:ReviewResult", read_only=True),
     # ----- remediation -----
     ToolSpec("scan", "Run detectors → playbooks → guardrails and record proposals for approval.",
-             rq.ScanRequest, "services.remediation.workflow:scan", "services.remediation.results:ScanSummary",
+             rq.ScanRequest, "services.remediation.workflow:scan", "services.remediation.selection:QualityScanSummary",
              read_only=False),
     ToolSpec("proposals_list", "Remediation proposals, newest first, optionally by state.",
              rq.ProposalsListRequest, "services.remediation.workflow:proposals_list",

@@ -84,10 +84,17 @@ def savings_lines(s: Any, currency: str | None) -> list[str]:
     def stage(name: str, st: Any) -> str:
         return f"{name}: {st.count} ({money(st.monthly_savings, currency)}/month)"
 
+    realised = (
+        f"{money(s.realised, currency)}/month measured vs {money(s.estimated_of_measured, currency)}/month estimated"
+        if s.realised is not None and s.estimated_of_measured is not None
+        else (money(s.realised, currency) if s.realised is not None else s.realised_note)
+    )
     lines = [
         " · ".join([stage("open", s.open), stage("approved", s.approved), stage("merged", s.merged)]),
-        f"realised: {money(s.realised, currency) if s.realised is not None else s.realised_note}",
+        f"realised: {realised}",
     ]
+    if s.waiting.count:  # held back by the open/new PR limits or a cooldown: next in line
+        lines.append(stage("waiting", s.waiting))
     if s.blocked:
         lines.append(f"blocked: {len(s.blocked)}")
         lines.extend(f"  {b.id} {b.title}: {', '.join(b.rules)}" for b in s.blocked[:MAX_BLOCKED])

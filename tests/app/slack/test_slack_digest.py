@@ -220,3 +220,24 @@ def test_slash_digest_shows_it_to_the_user_only(digest_app: SlackApp, standin: S
     assert told.args["user"] == "U_ALICE" and told.args["text"] == "Cost digest 2026-W15"
     assert told.args["blocks"][0]["text"]["text"] == "Cost digest 2026-W15 (Apr 06 – Apr 12, 2026)"
     assert not standin.of("chat.postMessage")
+
+
+def test_the_savings_pipeline_shows_realised_beside_estimated_and_what_waits() -> None:
+    from decimal import Decimal
+
+    from app.slack.digest_render import savings_lines
+    from services.digest import SavingsPipeline, Stage
+
+    def stage(n: int, amount: str) -> Stage:
+        return Stage(count=n, monthly_savings=Decimal(amount), proposals=[f"b{i}" for i in range(n)])
+
+    pipeline = SavingsPipeline(
+        open=stage(2, "40"), approved=stage(1, "30"), merged=stage(1, "30"), realised=Decimal("18.25"),
+        realised_note="1 of 1 merged change(s) measured", blocked=[], waiting=stage(3, "1970.95"),
+        estimated_of_measured=Decimal("30"),
+    )  # fmt: skip
+    lines = savings_lines(pipeline, "USD")
+    assert lines[1] == "realised: 18.25 USD/month measured vs 30.00 USD/month estimated"
+    assert lines[2] == "waiting: 3 (1,970.95 USD/month)"
+    nothing_waits = savings_lines(pipeline.model_copy(update={"waiting": stage(0, "0")}), "USD")
+    assert not any(line.startswith("waiting") for line in nothing_waits)
