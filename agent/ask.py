@@ -42,17 +42,30 @@ def new_thread() -> str:
 
 
 def ask(question: str, deps: Deps, *, thread: str | None = None, user: str | None = None) -> AskResult:
-    """Answer ``question`` in ``thread`` (a new thread when None)."""
+    """Answer ``question`` in ``thread`` (a new thread when None).
+
+    With a chat model configured the compiled graph runs; with the offline planner the same nodes
+    run in order without compiling it (``agent.threads.offline_turn``), which spares every CLI
+    process the import of LangGraph. Both read and store the thread in the checkpointer's tables.
+    """
     from agent.checkpoint import open_checkpointer
-    from agent.graph import build_qa_graph
     from agent.llm import understand_for
 
     thread = thread or new_thread()
-    with open_checkpointer(deps) as saver:
-        graph = build_qa_graph(deps, understand_for(deps), checkpointer=saver)
-        state = graph.invoke(
-            {"question": question, "user": user}, config={"configurable": {"thread_id": f"qa:{thread}"}}
-        )
+    thread_id = f"qa:{thread}"
+    turn = {"question": question, "user": user}
+    understand = understand_for(deps)
+    if understand is None:
+        from agent.qa import qa_nodes
+        from agent.threads import offline_turn
+
+        state = offline_turn(deps, thread_id, turn, qa_nodes(deps))
+    else:
+        from agent.graph import build_qa_graph
+
+        with open_checkpointer(deps) as saver:
+            graph = build_qa_graph(deps, understand, checkpointer=saver)
+            state = graph.invoke(turn, config={"configurable": {"thread_id": thread_id}})
     return AskResult(
         answer=state["answer"],
         tool_calls=[

@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from services.deps import Deps
@@ -35,5 +36,25 @@ def open_checkpointer(deps: Deps) -> Iterator[Any]:
         saver = SqliteSaver(conn)
         saver.setup()
         yield saver
+    finally:
+        conn.close()
+
+
+@contextmanager
+def sqlite_state(deps: Deps) -> Iterator[sqlite3.Connection | None]:
+    """A plain connection to the SQLite state DB when the saver's tables exist there (for
+    ``agent.thread_sqlite``); None for PostgreSQL or before the saver first created them."""
+    url = deps.workspace.state_db_url(deps.settings.database_url)
+    path = Path(url.removeprefix("sqlite:///"))
+    if url.startswith(("postgresql", "postgres")) or not url.startswith("sqlite:///") or not path.is_file():
+        yield None
+        return
+    from agent.thread_sqlite import has_tables
+
+    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000)
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        yield conn if has_tables(conn) else None
     finally:
         conn.close()

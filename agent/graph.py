@@ -1,124 +1,31 @@
 """The Q&A graph: understand → call tools → compose → check reply → answer.
 
-It calls only ``TOOLS`` entries, and of those only the read-only ones (``AGENT_TOOLS``); every
-number of the reply is checked against this turn's tool results (``guardrails.reply_check``).
-Understanding is the offline planner unless a chat model is configured (``agent.llm``).
+The nodes live in ``agent.qa`` (one implementation); this module only wires them into a LangGraph
+``StateGraph`` with a checkpointer. A chat model's path (``agent.llm``) runs through this graph;
+the offline planner's path runs the same nodes without compiling it (``agent.qa.run_turn``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from langgraph.graph import END, START, StateGraph
 
-from agent.compose import compose
-from agent.planner import PlanContext, Vocabulary, plan_question
+from agent.qa import Understand, offline_understand, qa_nodes, run_tool_calls, vocabulary
 from agent.state import QAState
-from domain.errors import CostpilotError
-from guardrails.reply_check import check_reply
 from services.deps import Deps
-from services.registry import AGENT_TOOLS, get_tool
 
-Understand = Callable[[QAState], dict[str, Any]]
-
-
-def vocabulary(deps: Deps) -> Vocabulary:
-    from services.catalog import catalog
-
-    return Vocabulary(values=catalog(deps).values)
-
-
-def offline_understand(deps: Deps) -> Understand:
-    def understand(state: QAState) -> dict[str, Any]:
-        previous = PlanContext.model_validate(state["context"]) if state.get("context") else None
-        plan = plan_question(state["question"], deps.today, vocabulary(deps), previous)
-        return {
-            "intent": plan.intent,
-            "understood": plan.understood,
-            "tool_calls": [c.model_dump() for c in plan.tool_calls],
-            "context": plan.context.model_dump() if plan.understood else state.get("context"),
-            "notes": plan.notes,
-            "refused": [],
-            "draft": "",
-        }
-
-    return understand
-
-
-def run_tool_calls(deps: Deps, calls: list[dict[str, Any]], user: str | None = None) -> list[dict[str, Any]]:
-    """Run each planned call through the registry; a tool outside ``AGENT_TOOLS`` is refused and
-    audited, an error becomes the call's answer (one line), never an exception."""
-    results: list[dict[str, Any]] = []
-    for call in calls:
-        # None means "the tool's default" (the planner leaves unnamed values open).
-        tool = call["tool"]
-        args = {k: v for k, v in (call.get("args") or {}).items() if v is not None}
-        if tool == "help":
-            results.append({"tool": "help", "args": {}})
-            continue
-        if tool not in AGENT_TOOLS:
-            _audit_refusal(deps, tool, user)
-            results.append({"tool": tool, "args": args, "error": f"{tool} is not available to the assistant"})
-            continue
-        spec = get_tool(tool)
-        try:
-            result = spec.run(args, deps)
-        except CostpilotError as exc:
-            results.append({"tool": tool, "args": args, "error": str(exc)})
-            continue
-        results.append(
-            {"tool": tool, "args": spec.parse(args).model_dump(mode="json"), "result": spec.json(result)}
-        )
-    return results
-
-
-def _audit_refusal(deps: Deps, tool: str, user: str | None) -> None:
-    from store import audit
-    from store.db import session_scope
-
-    with session_scope(deps.engine) as session:
-        audit.append(
-            session,
-            actor="agent",
-            action="tool_refused",
-            subject=tool,
-            data={"tool": tool, "asked_by": user or "unknown"},
-            at=deps.clock(),
-        )
+__all__ = ["Understand", "build_qa_graph", "offline_understand", "run_tool_calls", "vocabulary"]
 
 
 def build_qa_graph(deps: Deps, understand: Understand | None = None, checkpointer: Any = None) -> Any:
     """The compiled graph; ``understand`` defaults to the offline planner."""
-
-    def call_tools(state: QAState) -> dict[str, Any]:
-        if state.get("draft"):  # a chat model ran its own tool loop in ``understand``
-            return {}
-        return {"results": run_tool_calls(deps, state.get("tool_calls") or [], state.get("user"))}
-
-    def compose_reply(state: QAState) -> dict[str, Any]:
-        if state.get("draft"):  # a chat model already worded the reply
-            return {}
-        return {"draft": compose(state.get("results") or [], understood=state.get("understood", False))}
-
-    def check(state: QAState) -> dict[str, Any]:
-        results = state.get("results") or []
-        sources = results  # the question is not a source: its numbers are claims, not facts
-        verdict = check_reply(state["draft"], sources)
-        if verdict.grounded:
-            return {"answer": state["draft"], "numbers": verdict.numbers, "grounded": True}
-        # Replace the reply by the templated answer built from the same results.
-        templated = compose(results, understood=state.get("understood", False))
-        return {"answer": templated, "numbers": check_reply(templated, sources).numbers, "grounded": False}
-
     graph = StateGraph(QAState)
-    graph.add_node("understand", understand or offline_understand(deps))
-    graph.add_node("call_tools", call_tools)
-    graph.add_node("compose", compose_reply)
-    graph.add_node("check", check)
-    graph.add_edge(START, "understand")
-    graph.add_edge("understand", "call_tools")
-    graph.add_edge("call_tools", "compose")
-    graph.add_edge("compose", "check")
-    graph.add_edge("check", END)
+    nodes = qa_nodes(deps, understand)
+    previous = START
+    for name, node in nodes:
+        graph.add_node(name, node)
+        graph.add_edge(previous, name)
+        previous = name
+    graph.add_edge(previous, END)
     return graph.compile(checkpointer=checkpointer)

@@ -102,7 +102,7 @@ class Grounding:
                             self.values.add(d)
                     continue
                 d = _decimal(leaf)
-                if d is not None and d.is_finite():
+                if d is not None and d.is_finite() and abs(d.adjusted()) <= 30:  # a hash is no amount
                     self.values.add(d)
                     if abs(d) <= 10:  # a share as a fraction: 0.1234 → 12.34%
                         self.shares.add(d * 100)

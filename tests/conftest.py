@@ -96,3 +96,15 @@ def pg_table_name(pg_url: str) -> Iterator[str]:
     yield name
     with psycopg.connect(pg_url, autocommit=True) as conn:
         conn.execute(f'DROP TABLE IF EXISTS "{name}"')
+
+
+# Tests that share an expensive session fixture run in one pytest-xdist worker: the eval
+# workspace (tests/evals) is built once; every other file stays together, as --dist loadfile.
+_SHARED_GROUPS = {"tests/evals/": "evals"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        path = item.nodeid.split("::", 1)[0]
+        group = next((g for prefix, g in _SHARED_GROUPS.items() if path.startswith(prefix)), path)
+        item.add_marker(pytest.mark.xdist_group(group))

@@ -32,6 +32,8 @@ def ask_command(
     from app.escape import terminal_safe
 
     console.print(terminal_safe(result.answer), markup=False, highlight=False)
+    for note in result.notes:  # e.g. the chat model did not answer and the offline planner did
+        console.print(f"note: {terminal_safe(note)}", markup=False, highlight=False, style="dim")
     calls = ", ".join(f"{c.tool}({_args(c.args)})" for c in result.tool_calls) or "none"
     console.print(
         f"[dim]tools: {terminal_safe(calls)} · thread {result.thread}"

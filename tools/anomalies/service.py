@@ -19,7 +19,6 @@ from domain.errors import DataError, InputError
 from domain.money import round_cents
 from domain.period import Period
 from domain.provenance import Provenance
-from tools.anomalies.causes import root_causes
 from tools.anomalies.charges import (
     baseline_for,
     is_usage,
@@ -32,7 +31,7 @@ from tools.anomalies.detect import Detection, DetectorSettings, detect
 from tools.anomalies.findings import Hygiene, Run, classify, drill_dimension, runs_of
 from tools.anomalies.hygiene import ResourceView
 from tools.anomalies.models import Anomaly, AnomalyReport, TagHygiene
-from tools.anomalies.root_causes import MAX_ROOT_CAUSES, ROOT_CAUSE_DIMENSIONS, RootCause
+from tools.anomalies.root_causes import MAX_ROOT_CAUSES, ROOT_CAUSE_DIMENSIONS, RootCause, root_causes
 from tools.anomalies.seasonality import season_length
 from tools.anomalies.series_service import find_series_anomalies
 from warehouse.dimensions import TIME_DIMENSIONS
