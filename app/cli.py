@@ -87,7 +87,12 @@ _ClickException = _click_class("ClickException")
 
 
 def _error_line(message: str) -> int:
-    line = " ".join(message.split())  # one line, whatever the source
+    import os
+
+    from domain.redaction import redact, secrets_from_environment
+
+    # one line, whatever the source; secrets hidden (also those of settings that failed to load)
+    line = redact(" ".join(message.split()), secrets_from_environment(os.environ))
     get_logger("cli").warning("refused: %s", line)
     sys.stderr.write(f"costpilot: error: {line}\n")
     return 2

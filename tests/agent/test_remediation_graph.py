@@ -49,9 +49,7 @@ def test_resuming_twice_gives_one_pr(env: Path, gitops: Path, run_cli) -> None: 
     first = resume_decision(deps, pid, {"type": "accept", "user": "U_ALICE"})
     again = resume_decision(deps, pid, {"type": "accept", "user": "U_BOB"})
     assert first["step"] == "opened" and again == first
-    assert git(gitops, "branch", "--list", "costpilot/*").split() == [
-        "costpilot/rightsize-requests/shop"
-    ]
+    assert git(gitops, "branch", "--list", "costpilot/*").split() == ["costpilot/rightsize-requests/shop"]
     assert [e.action for e in audit.events_for(deps.engine, pid)].count("pr_opened") == 1
 
 
@@ -75,9 +73,7 @@ def test_a_crash_between_decision_and_pr_resumes_to_exactly_one_pr(  # type: ign
     deps = Deps(load_settings(env))
     outcome = resume_decision(deps, pid, {"type": "accept", "user": "U_ALICE"})
     assert outcome["step"] == "opened" and outcome["approved_by"] == "U_ALICE"
-    assert git(gitops, "branch", "--list", "costpilot/*").split() == [
-        "costpilot/rightsize-requests/shop"
-    ]
+    assert git(gitops, "branch", "--list", "costpilot/*").split() == ["costpilot/rightsize-requests/shop"]
     actions = [e.action for e in audit.events_for(deps.engine, pid)]
     assert actions.count("approved") == 1 and actions.count("pr_opened") == 1
 
