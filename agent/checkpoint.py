@@ -22,7 +22,7 @@ def open_checkpointer(deps: Deps) -> Iterator[Any]:
 
         conn_url = url.split("://", 1)[1]
         with PostgresSaver.from_conn_string(f"postgresql://{conn_url.split('+', 1)[-1]}") as saver:
-            saver.setup()  # idempotent: creates the checkpoint tables once
+            _setup_once(url, saver)
             yield saver
         return
     from langgraph.checkpoint.sqlite import SqliteSaver
@@ -38,6 +38,24 @@ def open_checkpointer(deps: Deps) -> Iterator[Any]:
         yield saver
     finally:
         conn.close()
+
+
+_SET_UP: set[str] = set()  # state DB URLs whose checkpoint tables this process has checked
+
+
+def _setup_once(url: str, saver: Any) -> None:
+    """Create the checkpoint tables once per process. Two replicas answering their first
+    questions at once on a fresh database race on LangGraph's migration rows: the loser finds
+    the row its rival just wrote, and a second pass sees the tables done."""
+    if url in _SET_UP:
+        return
+    from psycopg import errors
+
+    try:
+        saver.setup()
+    except errors.UniqueViolation:
+        saver.setup()
+    _SET_UP.add(url)
 
 
 @contextmanager

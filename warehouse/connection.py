@@ -9,7 +9,8 @@ from pathlib import Path
 import duckdb
 import ibis
 
-from domain.errors import DataError
+from domain.errors import DataError, ExternalError
+from domain.redaction import redact
 from warehouse.facts import CREATE_INGESTS_SQL, create_fact_table_sql
 
 MEMORY_LIMIT = "2GB"
@@ -100,8 +101,7 @@ def open_backend(target: Path | str, tag_aliases: dict[str, list[str]] | None = 
             return ibis.connect(text)
         except Exception as exc:  # a driver's own error: server down, bad credentials, no backend
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            scheme = text.split("://", 1)[0]
-            raise DataError(f"cannot open the {scheme} warehouse ({first[:300]})") from None
+            raise ExternalError(f"cannot connect to the warehouse {redact(text)}: {first[:300]}") from None
     path = Path(text)
     if not path.exists():
         raise DataError(f"{path}: no warehouse yet; run `costpilot ingest focus PATH` first")

@@ -42,6 +42,8 @@ class SlackRuntime:
     make_deps: Callable[[], Deps]
     asker: Callable[..., Any] | None = None
     clock: Callable[[], datetime] = utc_now
+    # Told of every answer (grounded?, seconds): ``serve``'s metrics count ungrounded answers.
+    on_answer: Callable[..., None] | None = None
     _local: threading.local = field(default_factory=threading.local, repr=False)
     _all: list[Deps] = field(default_factory=list, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -57,6 +59,12 @@ class SlackRuntime:
                 self._shared = self.make_deps()
                 self._all.append(self._shared)
         return self._shared.engine
+
+    def engine_if_open(self) -> Engine | None:
+        """The state-DB engine when it is already open, else None (a metrics scrape must not
+        wait on a database that is down; ``/readyz`` is the one that retries opening it)."""
+        shared = self._shared
+        return shared.__dict__.get("engine") if shared is not None else None
 
     def deps(self) -> Deps:
         current = getattr(self._local, "deps", None)
@@ -74,7 +82,14 @@ class SlackRuntime:
             from agent.ask import ask as asker  # the agent loads with the first question
 
             self.asker = asker
-        return asker(question, self.deps(), thread=thread, user=user)
+        started = time.perf_counter()
+        result = asker(question, self.deps(), thread=thread, user=user)
+        if self.on_answer is not None:
+            grounded = (
+                result.get("grounded") if isinstance(result, dict) else getattr(result, "grounded", None)
+            )
+            self.on_answer(grounded=bool(grounded), seconds=time.perf_counter() - started)
+        return result
 
     def now(self) -> datetime:
         return self.clock()

@@ -11,7 +11,7 @@ import asyncio
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from app.logs import get_logger
@@ -20,12 +20,16 @@ from app.slack.config import SlackConfig, slack_config
 if TYPE_CHECKING:
     from slack_bolt import App
 
+    from app.ops.metrics import ServeMetrics
     from app.slack.runtime import SlackRuntime
     from services.settings import Settings
 
 log = get_logger("slack.server")
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
+READY_PATH = "/readyz"
+METRICS_PATH = "/metrics"
+READY_TIMEOUT_SECONDS = 5
 DIGEST_HOUR_UTC = 9  # Monday 09:00 UTC on: the week's bills are in by then
 SCHEDULER_TICK_SECONDS = 300
 
@@ -37,17 +41,62 @@ def build_runtime(settings: Settings, *, config: SlackConfig | None = None, **kw
     from services.deps import build_deps
 
     config = config or slack_config(settings)
+    if settings.as_of is not None and "clock" not in kwargs:
+        kwargs["clock"] = as_of_clock(settings.as_of)
     return SlackRuntime(
         config=config, client=web_client(config), make_deps=lambda: build_deps(settings), **kwargs
     )
 
 
-def asgi_app(bolt: App) -> Any:
+def as_of_clock(day: date) -> Callable[[], datetime]:
+    """``--as-of DAY`` for a long-running process: that day, at the current UTC time of day (the
+    scheduler's digest and scan then see the same "today" as the CLI does)."""
+
+    def now() -> datetime:
+        return datetime.combine(day, datetime.now(UTC).timetz())
+
+    return now
+
+
+def asgi_app(bolt: App, runtime: SlackRuntime | None = None, metrics: ServeMetrics | None = None) -> Any:
     """An ASGI application: POST ``/slack/events`` (events, commands, interactivity), GET
-    ``/healthz``; anything else 404."""
+    ``/healthz`` (the process answers); with ``runtime`` also GET ``/readyz`` (state DB and
+    warehouse reachable: 200, else 503 and the reason in one line) and, with ``metrics``, GET
+    ``/metrics`` (Prometheus text format) and every request counted and timed; anything else 404."""
     from slack_bolt.adapter.asgi.builtin import SlackRequestHandler
     from slack_bolt.adapter.asgi.http_response import AsgiHttpResponse
     from slack_bolt.request import BoltRequest
+
+    plain = {"content-type": ["text/plain; charset=utf-8"]}
+
+    async def ready() -> AsgiHttpResponse:
+        from app.ops.health import readiness
+
+        assert runtime is not None
+        try:
+            verdict = await asyncio.wait_for(
+                asyncio.to_thread(readiness, lambda: runtime.engine, runtime.deps), READY_TIMEOUT_SECONDS
+            )
+        except TimeoutError:
+            return AsgiHttpResponse(
+                status=503, headers=plain, body=f"not ready: checks took over {READY_TIMEOUT_SECONDS} s\n"
+            )
+        if not verdict.ok:
+            log.warning("readyz: %s", verdict.line())
+        return AsgiHttpResponse(status=200 if verdict.ok else 503, headers=plain, body=verdict.line() + "\n")
+
+    async def scrape() -> AsgiHttpResponse:
+        from app.ops.metrics import CONTENT_TYPE
+
+        assert metrics is not None
+        body = await asyncio.to_thread(metrics.render)  # the collector reads the state DB
+        return AsgiHttpResponse(status=200, headers={"content-type": [CONTENT_TYPE]}, body=body.decode())
+
+    routes: dict[str, Callable[[], Any]] = {}
+    if runtime is not None:
+        routes[READY_PATH] = ready
+    if metrics is not None:
+        routes[METRICS_PATH] = scrape
 
     class ThreadedHandler(SlackRequestHandler):
         async def dispatch(self, request):  # type: ignore[no-untyped-def]
@@ -59,9 +108,12 @@ def asgi_app(bolt: App) -> Any:
         async def _get_http_response(self, method, path, request):  # type: ignore[no-untyped-def]
             if method == "GET" and path == HEALTH_PATH:
                 return AsgiHttpResponse(status=200, headers={"content-type": ["text/plain"]}, body="ok")
+            if method == "GET" and path in routes:
+                return await routes[path]()
             return await super()._get_http_response(method, path, request)
 
-    return ThreadedHandler(bolt, path=EVENTS_PATH)
+    handler = ThreadedHandler(bolt, path=EVENTS_PATH)
+    return metrics.middleware(handler) if metrics is not None else handler
 
 
 @dataclass
@@ -137,7 +189,14 @@ def digest_due(now: datetime) -> bool:
     return not (now.weekday() == 0 and now.hour < DIGEST_HOUR_UTC)
 
 
-def serve_http(bolt: App, *, host: str, port: int) -> None:
+def serve_http(
+    bolt: App,
+    *,
+    host: str,
+    port: int,
+    runtime: SlackRuntime | None = None,
+    metrics: ServeMetrics | None = None,
+) -> None:
     """uvicorn on ``host:port``; one line on stderr once it listens (operators and tests wait for it)."""
     import sys
 
@@ -151,7 +210,8 @@ def serve_http(bolt: App, *, host: str, port: int) -> None:
                 sys.stderr.flush()
 
     log.info("serving Slack on http://%s:%s%s", host, port, EVENTS_PATH)
-    Server(uvicorn.Config(asgi_app(bolt), host=host, port=port, log_level="warning", lifespan="off")).run()
+    app = asgi_app(bolt, runtime, metrics)
+    Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off")).run()
 
 
 def serve_socket_mode(bolt: App, app_token: str) -> None:

@@ -1,0 +1,1 @@
+"""What an operator sees of ``serve``: liveness and readiness checks, Prometheus metrics, JSON logs."""
