@@ -15,7 +15,7 @@ from datetime import UTC, datetime, time
 from decimal import Decimal
 from fnmatch import fnmatchcase
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -92,6 +92,10 @@ class ModelsPolicy(_Strict):
 
 class CostPolicy(_Strict):
     allow_increase_with_reason: bool = True
+    min_monthly_saving: dict[str, Annotated[Decimal, Field(ge=0, le=1_000_000)]] = Field(
+        default_factory=dict,
+        description="playbook → the smallest monthly saving worth a PR (USD/month); over the playbook's own",
+    )
 
 
 class SecretsPolicy(_Strict):

@@ -202,7 +202,15 @@ def run_scan(deps: Deps, *, requested_by: str = BOT) -> QualityScanSummary:
     skipped = skipped_notes(findings, result)
     limits = deps.remediation_config.proposals
     meta = playbook_meta()
-    floors = {name: selection.floor_of(name, limits, meta.floors) for name in meta.floors}
+    # The floor per playbook: the workspace's remediation.toml, else the repository's policy
+    # (cost.min_monthly_saving), else the playbook's own, else the default.
+    repo_floors = deps.policy.cost.min_monthly_saving
+    notes.extend(
+        f"policy: cost.min_monthly_saving: unknown playbook {n!r}"
+        for n in repo_floors
+        if n not in meta.floors
+    )
+    floors = {name: selection.floor_of(name, limits, {**meta.floors, **repo_floors}) for name in meta.floors}
     kept, below = selection.apply_floor(result.changes, floors)
     validated: list[tuple[PlannedChange, GuardrailReport]] = []
     for change in kept:

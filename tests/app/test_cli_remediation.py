@@ -157,6 +157,27 @@ def test_scan_summarises_blocked_with_rule_ids_and_awaiting(env: Path, run_cli) 
     ]
 
 
+def test_the_repository_policy_sets_the_floor_per_playbook(env: Path, gitops: Path, run_cli) -> None:  # type: ignore[no-untyped-def]
+    (gitops / ".costpilot").mkdir()
+    (gitops / ".costpilot" / "policy.yaml").write_text(
+        "cost:\n  min_monthly_saving:\n    rightsize-requests: 50\n    no-such-playbook: 1\n"
+    )
+    git(gitops, "add", "-A")
+    git(gitops, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "floor")
+    data = scan_json(run_cli)
+    # api and web save $30/month each: under the repository's $50 floor, counted, not proposed.
+    assert data["proposals"] == []
+    notes = " ".join(data["notes"])
+    assert "below the floor: 2 finding(s) in 2 change(s) saving $60.00/month" in notes
+    assert "rightsize-requests $50" in notes and "unknown playbook 'no-such-playbook'" in notes
+    (gitops / ".costpilot" / "policy.yaml").write_text(
+        "cost:\n  min_monthly_saving:\n    rightsize-requests: -1\n"
+    )
+    git(gitops, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qam", "bad floor")
+    bad = run_cli("scan")
+    assert bad.code == 2 and "min_monthly_saving" in bad.err and bad.err.count("\n") == 1
+
+
 def test_scan_notes_a_detector_without_data(env: Path, run_cli, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
     from domain.errors import DataError
 
