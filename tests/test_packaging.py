@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -48,12 +49,17 @@ def test_every_top_level_import_name_belongs_to_costpilot_alone() -> None:
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(ROOT)],
-        check=True,
+    # Built from a copy of the source: setuptools writes build/ and *.egg-info into the tree it
+    # builds, and other test processes read the checkout meanwhile.
+    source = tmp_path_factory.mktemp("source") / "costpilot"
+    skip = shutil.ignore_patterns(".git", ".venv", "build", "*.egg-info", "demo-workspace", "__pycache__")
+    shutil.copytree(ROOT, source, ignore=skip, symlinks=True)
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(source)],
         capture_output=True,
         text=True,
     )
+    assert built.returncode == 0, built.stderr[-3000:]
     return next(out.glob("costpilot-*.whl"))
 
 

@@ -136,6 +136,9 @@ def _write_demo_config(home: Path, manifest: SampleManifest, as_of: date) -> Non
             '# Written by `costpilot demo`: the sample data ends on a fixed day, so "today" is pinned\n'
             "# to the day after it; remove as_of to use the real date.\n"
             f'as_of = "{as_of.isoformat()}"\nforge = "local"\ngitops_repo = "{manifest.gitops_repo}"\n'
+            "# The demo approves from the CLI; with Slack configured, production approvals would\n"
+            "# otherwise come only through Slack's verified users.\n"
+            "cli_approvals_in_production = true\n"
         )
     elif "gitops_repo" not in tomllib.loads(settings_file.read_text()):
         raise InputError(f"{settings_file}: the demo needs gitops_repo set (or use a fresh --workspace)")
