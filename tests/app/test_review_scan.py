@@ -11,33 +11,9 @@ import pytest
 
 from domain.findings import Finding, FindingKind
 from services import remediation
+from tests.app.test_cli_remediation import MANIFEST  # the same Deployment the remediation tests use
 
 GIB = 1024**3
-MANIFEST = """\
-# {name} deployment
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: {name}
-  namespace: shop
-spec:
-  replicas: 3
-  selector:
-    matchLabels: {{app: {name}}}
-  template:
-    metadata:
-      labels: {{app: {name}}}
-    spec:
-      containers:
-        - name: {name}
-          image: ghcr.io/acme/{name}:1.4.2
-          resources:
-            requests:
-              cpu: "2"
-              memory: 4Gi
-            limits:
-              memory: 4Gi
-"""
 # Blocks a CPU request under 1.5 cores in namespace shop; warns on every Deployment update.
 FLOOR = """package acme.floor
 import rego.v1
@@ -88,7 +64,7 @@ def env(workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Pat
     repo = tmp_path / "gitops"
     for name in ("api", "web"):
         (repo / "apps" / name).mkdir(parents=True)
-        (repo / "apps" / name / "deployment.yaml").write_text(MANIFEST.format(name=name))
+        (repo / "apps" / name / "deployment.yaml").write_text(MANIFEST.format(name=name, namespace="shop"))
     policies = repo / ".costpilot" / "policies"
     policies.mkdir(parents=True)
     (policies / "floor.rego").write_text(FLOOR)
