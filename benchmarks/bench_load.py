@@ -24,6 +24,7 @@ import argparse
 import contextlib
 import os
 import shutil
+import signal
 import statistics
 import sys
 import tempfile
@@ -87,7 +88,32 @@ def process_facts(pid: int) -> str:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines()
         if line.startswith("Threads:")
     )
-    return f"{threads} threads, {len(os.listdir(f'/proc/{pid}/fd'))} fds"
+    rollup = dict(
+        (line.split(":")[0], int(line.split()[1]))
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]
+        if line.split()[-1] == "kB"
+    )
+    return (
+        f"{threads} threads, {len(os.listdir(f'/proc/{pid}/fd'))} fds, "
+        f"anon {rollup.get('Anonymous', 0) / 1024:.0f} MiB, file {(rollup.get('Rss', 0) - rollup.get('Anonymous', 0)) / 1024:.0f} MiB"
+    )
+
+
+def snapshot(folder: Path | None, replicas: list[Any]) -> None:
+    """With ``--trace``: each replica writes a tracemalloc snapshot (SIGUSR1), awaited on disk."""
+    if os.environ.get("COSTPILOT_TEST_MEMSTATS_DIR"):
+        for r in replicas:
+            os.kill(r.proc.pid, signal.SIGUSR2)
+        time.sleep(1)
+    if folder is None:
+        return
+    before = set(folder.glob("snap-*.pickle"))
+    for r in replicas:
+        os.kill(r.proc.pid, signal.SIGUSR1)
+    deadline = time.monotonic() + 120
+    while len(set(folder.glob("snap-*.pickle")) - before) < len(replicas) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    time.sleep(2)  # the last dump finishes writing
 
 
 def fake_app(url: str, http: Any) -> Any:
@@ -237,6 +263,10 @@ def main() -> None:  # noqa: C901 - one scenario after another, in order
     parser.add_argument("--state-db", choices=["postgres", "sqlite"], default="postgres")
     parser.add_argument("--bursts", type=int, default=1, help="repeat the burst (memory: leak or plateau?)")
     parser.add_argument("--profile", action="store_true", help="profile the kinds even when p95 is met")
+    parser.add_argument("--kinds", help="comma-separated question kinds for the bursts (default: all)")
+    parser.add_argument(
+        "--trace", type=Path, help="folder for tracemalloc snapshots of the replicas, one per burst"
+    )
     args = parser.parse_args()
 
     from benchmarks.bench_slack import git, make_warehouse
@@ -260,6 +290,9 @@ def main() -> None:  # noqa: C901 - one scenario after another, in order
         "COSTPILOT_SLACK_APPROVALS_CHANNEL": APPROVALS, "COSTPILOT_FORGE": "local", "COSTPILOT_GITOPS_REPO": str(repo),
         "COSTPILOT_TEST_FINDINGS": str(write_findings(folder / "findings.json", findings(names))),
     }  # fmt: skip
+    if args.trace:
+        args.trace.mkdir(parents=True, exist_ok=True)
+        env["COSTPILOT_TEST_TRACEMALLOC_DIR"] = str(args.trace.resolve())
     os.environ.update(env)
     print(f"machine load: {os.getloadavg()[0]:.2f}; cores: {os.cpu_count()}; state DB: {args.state_db}")
     replicas: list[ServeProcess] = []
@@ -303,13 +336,17 @@ def main() -> None:  # noqa: C901 - one scenario after another, in order
             w.join(timeout=args.timeout)
         asker.answers(warm, args.timeout)
         rss_before = [rss_kib(r.proc.pid) for r in replicas]
+        snapshot(args.trace, replicas)
         print(
             f"RSS after the sequential baseline: {', '.join(f'{k / 1024:.0f} MiB' for k in rss_cold)}; "
             f"after warming all {LISTENER_THREADS} listener threads: {', '.join(f'{k / 1024:.0f} MiB' for k in rss_before)}"
         )
 
         # ----- the burst (repeated with --bursts: growth that continues is a leak, not a high-water mark) -----
-        kinds = list(QUESTIONS)
+        kinds = args.kinds.split(",") if args.kinds else list(QUESTIONS)
+        unknown = sorted(set(kinds) - set(QUESTIONS))
+        if unknown:
+            parser.error(f"--kinds: unknown {', '.join(unknown)} (known: {', '.join(QUESTIONS)})")
         p95, worst_growth, all_ok = 0.0, 0.0, True
         for round_no in range(1, args.bursts + 1):
             burst, sent_for = send_burst(asker, kinds, args.questions, args.rate, args.timeout)
@@ -351,6 +388,7 @@ def main() -> None:  # noqa: C901 - one scenario after another, in order
             worst_growth = max(worst_growth, *growth)
             all_ok = all_ok and len(got) == len(burst) == args.questions and not failed and not bad_acks
             rss_before = rss_after
+            snapshot(args.trace, replicas)
         verdicts.append(f"questions answered without error: {'met' if all_ok else 'NOT met'}")
         verdicts.append(f"questions p95 ≤ 1 s: {'met' if p95 <= 1.0 else 'NOT met'} ({ms(p95)}, worst burst)")
         verdicts.append(
@@ -358,83 +396,84 @@ def main() -> None:  # noqa: C901 - one scenario after another, in order
         )
 
         # ----- clicks -----
-        from app.slack.post import post_new_proposals
-        from services import remediation
-        from services.registry import call_tool
-        from tests.app.serve_process import _install_findings
-        from tests.app.slack.conftest import make_runtime
+        if args.clicks > 0:  # --clicks 0: the questions only
+            from app.slack.post import post_new_proposals
+            from services import remediation
+            from services.registry import call_tool
+            from tests.app.serve_process import _install_findings
+            from tests.app.slack.conftest import make_runtime
 
-        _install_findings(env["COSTPILOT_TEST_FINDINGS"])
-        runtime = make_runtime(home)
-        deps = runtime.deps()
-        summary: Any = call_tool("scan", {}, deps)
-        post_new_proposals(deps, summary, client=runtime.client, config=runtime.config, now=runtime.now())
-        posts = [c for c in standin.of("chat.postMessage") if c.args.get("channel") == APPROVALS]
-        buttons = []
-        for n, post in enumerate(posts):
-            [actions] = [b for b in post.args["blocks"] if b["type"] == "actions"]
-            buttons.append(
-                (
-                    actions["elements"][0]["value"],
-                    {"ts": f"1700000000.{n + 1:06d}", "blocks": post.args["blocks"]},
+            _install_findings(env["COSTPILOT_TEST_FINDINGS"])
+            runtime = make_runtime(home)
+            deps = runtime.deps()
+            summary: Any = call_tool("scan", {}, deps)
+            post_new_proposals(deps, summary, client=runtime.client, config=runtime.config, now=runtime.now())
+            posts = [c for c in standin.of("chat.postMessage") if c.args.get("channel") == APPROVALS]
+            buttons = []
+            for n, post in enumerate(posts):
+                [actions] = [b for b in post.args["blocks"] if b["type"] == "actions"]
+                buttons.append(
+                    (
+                        actions["elements"][0]["value"],
+                        {"ts": f"1700000000.{n + 1:06d}", "blocks": post.args["blocks"]},
+                    )
                 )
-            )
-        assert len(buttons) == len(names), f"{len(buttons)} approval requests for {len(names)} workloads"
-        del remediation  # the serve processes run their own detectors; nothing else here needs it
+            assert len(buttons) == len(names), f"{len(buttons)} approval requests for {len(names)} workloads"
+            del remediation  # the serve processes run their own detectors; nothing else here needs it
 
-        def click(app_url: str, token: str, message: dict[str, Any], user: str, http: Any) -> int:
-            return (
-                fake_app(app_url, http)
-                .click("costpilot_approve", token, user=user, message=message)
-                .status_code
-            )
+            def click(app_url: str, token: str, message: dict[str, Any], user: str, http: Any) -> int:
+                return (
+                    fake_app(app_url, http)
+                    .click("costpilot_approve", token, user=user, message=message)
+                    .status_code
+                )
 
-        with httpx.Client(timeout=60) as http:
-            # Baseline: one click alone (the "baseline" workload), to its message update.
-            token, message = buttons[0]
-            t0 = time.monotonic()
-            click(urls[0], token, message, "U_ALICE", http)
-            first = standin.wait_calls("chat.update", 1, timeout=args.timeout)[-1]
-            print(f"baseline, one click alone → PR branch + message updated: {ms(first.at - t0)}")
-
-        targets = buttons[1:]
-        barrier = threading.Barrier(args.clicks)
-        statuses: list[int] = []
-
-        def clicker(i: int) -> None:
-            token, message = targets[i % len(targets)]
             with httpx.Client(timeout=60) as http:
-                barrier.wait(timeout=args.timeout)
-                statuses.append(
-                    click(urls[i % 2], token, message, CLICKERS[i // len(targets) % len(CLICKERS)], http)
-                )
+                # Baseline: one click alone (the "baseline" workload), to its message update.
+                token, message = buttons[0]
+                t0 = time.monotonic()
+                click(urls[0], token, message, "U_ALICE", http)
+                first = standin.wait_calls("chat.update", 1, timeout=args.timeout)[-1]
+                print(f"baseline, one click alone → PR branch + message updated: {ms(first.at - t0)}")
 
-        t0 = time.monotonic()
-        workers = [threading.Thread(target=clicker, args=(i,)) for i in range(args.clicks)]
-        for w in workers:
-            w.start()
-        for w in workers:
-            w.join(timeout=args.timeout)
-        updates = standin.wait_calls("chat.update", 1 + len(targets), timeout=args.timeout)
-        all_done = max(u.at for u in updates) - t0
-        time.sleep(1.0)  # let any stray second update or PR surface before counting (there must be none)
-        branches = [
-            b for b in git(repo, "branch", "--list", "costpilot/*").split() if b.startswith("costpilot/")
-        ]
-        told = [
-            c
-            for c in standin.of("chat.postEphemeral")
-            if str(c.args.get("text", "")).startswith("Already decided")
-        ]
-        new_branches = len(branches) - 1
-        print(f"clicks: {args.clicks} at once on {len(targets)} proposals over 2 replicas: statuses "
-              f"{sorted(set(statuses))}, {new_branches} new PR branches, {len(standin.of('chat.update')) - 1} "
-              f"message updates, {len(told)} told 'already decided'; all PRs in {ms(all_done)}")  # fmt: skip
-        runtime.close()
-        ok_clicks = new_branches == len(targets) and len(standin.of("chat.update")) == 1 + len(targets)
-        verdicts.append(
-            f"{args.clicks} clicks → exactly {len(targets)} PR branches: {'met' if ok_clicks else 'NOT met'}"
-        )
+            targets = buttons[1:]
+            barrier = threading.Barrier(args.clicks)
+            statuses: list[int] = []
+
+            def clicker(i: int) -> None:
+                token, message = targets[i % len(targets)]
+                with httpx.Client(timeout=60) as http:
+                    barrier.wait(timeout=args.timeout)
+                    statuses.append(
+                        click(urls[i % 2], token, message, CLICKERS[i // len(targets) % len(CLICKERS)], http)
+                    )
+
+            t0 = time.monotonic()
+            workers = [threading.Thread(target=clicker, args=(i,)) for i in range(args.clicks)]
+            for w in workers:
+                w.start()
+            for w in workers:
+                w.join(timeout=args.timeout)
+            updates = standin.wait_calls("chat.update", 1 + len(targets), timeout=args.timeout)
+            all_done = max(u.at for u in updates) - t0
+            time.sleep(1.0)  # let any stray second update or PR surface before counting (there must be none)
+            branches = [
+                b for b in git(repo, "branch", "--list", "costpilot/*").split() if b.startswith("costpilot/")
+            ]
+            told = [
+                c
+                for c in standin.of("chat.postEphemeral")
+                if str(c.args.get("text", "")).startswith("Already decided")
+            ]
+            new_branches = len(branches) - 1
+            print(f"clicks: {args.clicks} at once on {len(targets)} proposals over 2 replicas: statuses "
+                  f"{sorted(set(statuses))}, {new_branches} new PR branches, {len(standin.of('chat.update')) - 1} "
+                  f"message updates, {len(told)} told 'already decided'; all PRs in {ms(all_done)}")  # fmt: skip
+            runtime.close()
+            ok_clicks = new_branches == len(targets) and len(standin.of("chat.update")) == 1 + len(targets)
+            verdicts.append(
+                f"{args.clicks} clicks → exactly {len(targets)} PR branches: {'met' if ok_clicks else 'NOT met'}"
+            )
         if p95 > 1.0 or args.profile:
             profile(kinds)
     finally:

@@ -26,13 +26,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from regopy import Input, Interpreter
-
 from domain.errors import ConfigError, InputError
 from gitops.repo_files import read_repo_file
 from guardrails.rego_engine import RegoEvaluationError, RegoMessage, build, interpreter, plain
 from guardrails.rego_policy import CompiledPolicy, Outcome, PolicyGroup, build_groups
 from guardrails.rego_scan import ModuleShape, scan_module, unknown_calls
+from guardrails.regopy_runtime import Input, Interpreter
 
 if TYPE_CHECKING:
     from gitops.repo import GitOpsRepo

@@ -13,10 +13,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from regopy import Interpreter, LogLevel
-from regopy.rego_shared import RegoError
-
 from domain.errors import ConfigError
+from guardrails.regopy_runtime import Interpreter, LogLevel, RegoError
 
 _INT64 = 2**63
 
@@ -107,7 +105,7 @@ def parse_native_error(raw: str, texts: Mapping[str, str]) -> tuple[str | None, 
 
 def native_message(exc: Exception, interpreter: Interpreter, bundle: Any) -> str:
     """One line for an evaluation error (regopy raises JSONDecodeError: the output is not JSON)."""
-    from regopy.rego_shared import rego_bundle_query, rego_output_string
+    from guardrails.regopy_runtime import rego_bundle_query, rego_output_string
 
     raw = str(exc)
     if isinstance(exc, json.JSONDecodeError):

@@ -16,8 +16,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from regopy import Input, Interpreter
-
 from domain.errors import ConfigError
 from guardrails.rego_engine import (
     RegoError,
@@ -30,6 +28,7 @@ from guardrails.rego_engine import (
     plain,
     print_to_stderr,
 )
+from guardrails.regopy_runtime import Input, Interpreter
 
 _SIMPLE_PACKAGE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 Outcome = list[RegoMessage] | RegoEvaluationError

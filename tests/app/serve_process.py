@@ -13,6 +13,7 @@ import contextlib
 import json
 import os
 import queue
+import shlex
 import socket
 import subprocess
 import sys
@@ -26,6 +27,7 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[2]
 FINDINGS_ENV = "COSTPILOT_TEST_FINDINGS"
+TRACE_ENV = "COSTPILOT_TEST_TRACEMALLOC_DIR"
 
 
 def free_port() -> int:
@@ -45,8 +47,10 @@ class ServeProcess:
     def __init__(self, env: Mapping[str, str], *args: str) -> None:
         self.port = free_port()
         environ = {**os.environ, "PYTHONPATH": str(ROOT), **env}
+        # Memory hunting: COSTPILOT_TEST_WRAPPER is a command prefix ("heaptrack -o DIR/serve-{port}", …).
+        wrapper = shlex.split(environ.get("COSTPILOT_TEST_WRAPPER", "").replace("{port}", str(self.port)))
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tests.app.serve_process", "serve", "--host", "127.0.0.1",
+            [*wrapper, sys.executable, "-m", "tests.app.serve_process", "serve", "--host", "127.0.0.1",
              "--port", str(self.port), *args],
             cwd=ROOT, env=environ, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
@@ -117,7 +121,50 @@ def _install_findings(path: str) -> None:
     remediation.DETECTORS = {"test": lambda deps: list(findings)}  # type: ignore[attr-defined]
 
 
+def _install_tracemalloc(folder: str) -> None:
+    """Memory hunting (``bench_load.py --trace DIR``): SIGUSR1 writes a tracemalloc snapshot."""
+    import signal
+    import tracemalloc
+
+    tracemalloc.start(25)
+    count = iter(range(1, 10_000))
+
+    def dump(*_: object) -> None:
+        tracemalloc.take_snapshot().dump(f"{folder}/snap-{os.getpid()}-{next(count)}.pickle")
+
+    signal.signal(signal.SIGUSR1, dump)
+
+
+def _install_memstats(folder: str) -> None:
+    """Memory hunting: SIGUSR2 appends glibc's and Arrow's allocator figures as one JSON line."""
+    import ctypes
+    import signal
+
+    class MallInfo2(ctypes.Structure):
+        _fields_ = [(n, ctypes.c_size_t) for n in
+                    ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost")]  # fmt: skip
+
+    libc = ctypes.CDLL("libc.so.6")
+    libc.mallinfo2.restype = MallInfo2
+
+    def dump(*_: object) -> None:
+        info = libc.mallinfo2()
+        doc = {n: getattr(info, n) for n, _ in MallInfo2._fields_}
+        if "pyarrow" in sys.modules:
+            pool = sys.modules["pyarrow"].default_memory_pool()
+            doc["arrow_allocated"] = pool.bytes_allocated()
+            doc["arrow_max"] = pool.max_memory()
+        with open(f"{folder}/memstats-{os.getpid()}.jsonl", "a") as out:
+            out.write(json.dumps(doc) + "\n")
+
+    signal.signal(signal.SIGUSR2, dump)
+
+
 if __name__ == "__main__":
+    if os.environ.get(TRACE_ENV):
+        _install_tracemalloc(os.environ[TRACE_ENV])
+    if os.environ.get("COSTPILOT_TEST_MEMSTATS_DIR"):
+        _install_memstats(os.environ["COSTPILOT_TEST_MEMSTATS_DIR"])
     if os.environ.get(FINDINGS_ENV):
         _install_findings(os.environ[FINDINGS_ENV])
     from app.cli import main
