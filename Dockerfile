@@ -9,8 +9,11 @@
 # source tree, no test or dev dependencies in the final image.
 
 ARG PYTHON_VERSION=3.11
+# Any image that behaves like python:X-slim (python and pip on PATH, Debian apt): see
+# deploy/README.md "Building the image without Docker Hub" and scripts/container_check.sh.
+ARG BASE_IMAGE=python:${PYTHON_VERSION}-slim
 
-FROM python:${PYTHON_VERSION}-slim AS build
+FROM ${BASE_IMAGE} AS build
 WORKDIR /src
 RUN pip install --no-cache-dir "build>=1.2"
 COPY pyproject.toml README.md requirements.lock ./
@@ -29,7 +32,7 @@ RUN python -m build --wheel --outdir /dist . \
  # The lock pins dev-only packages too (pytest, pyspark …); the image takes only the wheel's own.
  && grep -v -E '^(pytest|hypothesis|ruff|pyspark|py4j|iniconfig|pluggy)==' requirements.lock > /dist/constraints.txt
 
-FROM python:${PYTHON_VERSION}-slim AS runtime
+FROM ${BASE_IMAGE} AS runtime
 # git: the local forge and `costpilot review` read GitOps checkouts; nothing else is added.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends git \
