@@ -106,7 +106,9 @@ def test_a_wheel_install_runs_the_demo_outside_the_checkout(wheel: Path, tmp_pat
     assert demo.returncode == 0, demo.stderr[-2000:]
     assert "audit log intact" in demo.stdout
     # The demo tells where everything is; its workspace pins "today", so what it suggests works as typed.
-    assert "9/9 The audit trail" in demo.stdout and "Try next:" in demo.stdout
+    assert "10/10 The audit trail" in demo.stdout and "Try next:" in demo.stdout
+    # The review step: a teammate's branch priced and checked, as CI would post it.
+    assert "costpilot review: monthly cost +$12,584.69" in demo.stdout
     assert (outside / "ws" / "digest" / "digest.png").stat().st_size > 1000
     later = subprocess.run(
         [str(venv / "bin" / "costpilot"), "--workspace", str(outside / "ws"), "spend", "--period", "last-week", "--json"],
@@ -117,3 +119,10 @@ def test_a_wheel_install_runs_the_demo_outside_the_checkout(wheel: Path, tmp_pat
         "end": "2026-11-22",
     }
     assert list((outside / "ws" / "sample" / "gitops-repo" / ".costpilot").glob("policy.yaml"))
+    review = subprocess.run(
+        [str(venv / "bin" / "costpilot"), "--workspace", str(outside / "ws"), "review", "--base", "main",
+         "--head", "team-checkout/holiday-sale-capacity", "--json"],
+        cwd=outside, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert review.returncode == 0, review.stderr
+    assert json.loads(review.stdout)["monthly_delta"] == "12584.69"

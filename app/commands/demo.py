@@ -2,8 +2,9 @@
 
 The demo is a script of ordinary ``costpilot`` commands run in-process against a workspace, so
 every step printed is one a user can type: ingest → questions to the agent → spend → anomalies →
-forecast and budget → waste → scan (guardrails) → approve → PR branch → digest → audit. The
-workspace pins its as-of date, so the commands it suggests keep working on later days.
+forecast and budget → waste → scan (guardrails) → approve → PR branch → review of a teammate's
+change → digest → audit. The workspace pins its as-of date, so the commands it suggests keep
+working on later days.
 """
 
 from __future__ import annotations
@@ -38,13 +39,14 @@ class DemoRun:
     manifest: SampleManifest
     as_of: date
 
-    def cli(self, *args: str) -> None:
-        """Run ``costpilot ARGS`` against the demo workspace, showing the command first."""
+    def cli(self, *args: str, ok: tuple[int, ...] = (0,)) -> None:
+        """Run ``costpilot ARGS`` against the demo workspace, showing the command first; an exit
+        code outside ``ok`` stops the demo."""
         from app.cli import main
 
         console.print(f"$ costpilot {shlex.join(args)}", style="bold cyan", markup=False, highlight=False)
         code = main(["--workspace", str(self.ctx.workspace.home), "--as-of", self.as_of.isoformat(), *args])
-        if code != 0:
+        if code not in ok:
             raise DataError(f"demo step `costpilot {shlex.join(args)}` failed (exit {code})")
 
 
@@ -105,6 +107,15 @@ def _remediate(run: DemoRun) -> None:
     run.cli("proposals", "list")
 
 
+def _review(run: DemoRun) -> None:
+    from evals.sampledata.sample_change import write_sample_change
+
+    # A teammate's branch in the sample repo; `review` is what CI posts on its pull request
+    # (exit 1 would mean a blocking rule or policy failed: a verdict, not a demo failure).
+    branch = write_sample_change(run.manifest.gitops_repo, run.manifest.end)
+    run.cli("review", "--base", "main", "--head", branch, ok=(0, 1))
+
+
 def _digest(run: DemoRun) -> None:
     run.cli("digest", "--out", str(run.ctx.workspace.home / "digest" / "digest.md"))
 
@@ -122,6 +133,7 @@ DEMO_STEPS: list[tuple[str, Callable[[DemoRun], None]]] = [
     ("Forecast and budget", _forecast),
     ("Waste: right-sizing, idle workloads, cheaper models", _waste),
     ("Remediation: guardrails, approval, pull request", _remediate),
+    ("Review a teammate's change (what CI posts on its PR)", _review),
     ("The weekly digest, with its chart", _digest),
     ("The audit trail", _audit),
 ]
@@ -186,6 +198,8 @@ def demo_command(
 
 def _next_steps(ws: Workspace, manifest: SampleManifest, as_of: date) -> str:
     """Where everything is, and what to try next (each line works as typed)."""
+    from evals.sampledata.sample_change import SAMPLE_CHANGE_BRANCH
+
     home = ws.home
     cp = f"costpilot --workspace {home}"
     return "\n".join(
@@ -198,6 +212,8 @@ def _next_steps(ws: Workspace, manifest: SampleManifest, as_of: date) -> str:
             f"  GitOps repo   {manifest.gitops_repo}  (git -C {manifest.gitops_repo} branch --list 'costpilot/*')",
             f"  digest        {home / 'digest'}",
             "Try next:",
+            f"  {cp} review --base main --head {SAMPLE_CHANGE_BRANCH} --json"
+            f"   # in CI: examples/ci/, --post on a PR",
             f'  {cp} ask "which models cost the most per request?"',
             f"  {cp} spend --period last-week --by service --json",
             f"  {cp} proposals list",

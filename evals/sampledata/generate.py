@@ -74,10 +74,11 @@ def _progress() -> Progress:
     )
 
 
-def init_git_repo(path: Path, when: date) -> None:
-    """``git init`` + one commit "initial" with a fixed author and date (same bytes, same hash)."""
+def git_env(when: date) -> dict[str, str]:
+    """A git environment with the sample author and ``when`` at noon UTC (same bytes, same hash),
+    blind to the user's own git configuration."""
     stamp = f"{when.isoformat()}T12:00:00+00:00"
-    env = {
+    return {
         **os.environ,
         "GIT_AUTHOR_NAME": GIT_AUTHOR[0],
         "GIT_AUTHOR_EMAIL": GIT_AUTHOR[1],
@@ -88,9 +89,17 @@ def init_git_repo(path: Path, when: date) -> None:
         "GIT_CONFIG_NOSYSTEM": "1",
         "GIT_CONFIG_GLOBAL": os.devnull,
     }
-    base = ["git", "-c", "init.defaultBranch=main", "-c", "commit.gpgsign=false", "-c", "core.autocrlf=false"]
+
+
+def git_command() -> list[str]:
+    return ["git", "-c", "init.defaultBranch=main", "-c", "commit.gpgsign=false", "-c", "core.autocrlf=false"]
+
+
+def init_git_repo(path: Path, when: date) -> None:
+    """``git init`` + one commit "initial" with a fixed author and date (same bytes, same hash)."""
+    env = git_env(when)
     for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "initial"]):
-        subprocess.run([*base, *args], cwd=path, env=env, check=True, capture_output=True)
+        subprocess.run([*git_command(), *args], cwd=path, env=env, check=True, capture_output=True)
 
 
 def write_gitops_copy(target: Path, when: date) -> Path:
