@@ -126,3 +126,12 @@ def test_a_wheel_install_runs_the_demo_outside_the_checkout(wheel: Path, tmp_pat
     )  # fmt: skip
     assert review.returncode == 0, review.stderr
     assert json.loads(review.stdout)["monthly_delta"] == "12584.69"
+    # "Try next" lines run as typed, from anywhere (here: a shell in another folder, venv not activated).
+    suggested = next(
+        line for line in demo.stdout.splitlines() if "spend --period last-week --by service" in line
+    )
+    typed = subprocess.run(
+        ["bash", "-c", suggested.strip()], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert typed.returncode == 0, (suggested, typed.stderr)
+    assert json.loads(typed.stdout)["period"]["end"] == "2026-11-22"

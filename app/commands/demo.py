@@ -10,6 +10,8 @@ working on later days.
 from __future__ import annotations
 
 import shlex
+import shutil
+import sys
 import time
 import tomllib
 from collections.abc import Callable
@@ -201,7 +203,8 @@ def _next_steps(ws: Workspace, manifest: SampleManifest, as_of: date) -> str:
     from evals.sampledata.sample_change import SAMPLE_CHANGE_BRANCH
 
     home = ws.home
-    cp = f"costpilot --workspace {home}"
+    program = _program()
+    cp = f"{program} --workspace {shlex.quote(str(home.resolve()))}"
     return "\n".join(
         [
             f"Workspace {home} (pinned to {as_of.isoformat()} in costpilot.toml):",
@@ -219,9 +222,20 @@ def _next_steps(ws: Workspace, manifest: SampleManifest, as_of: date) -> str:
             f"  {cp} proposals list",
             f"  {cp} serve --port 3000        # the Slack app (SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET; README: Slack)",
             f"  {cp} mcp                      # MCP over stdio for Claude Desktop or any MCP client (README: MCP)",
-            "  COSTPILOT_FORGE=github GITHUB_TOKEN=… costpilot scan   # real pull requests (README: Remediation)",
+            f"  COSTPILOT_FORGE=github GITHUB_TOKEN=… {program} scan   # real pull requests (README: Remediation)",
         ]
     )
+
+
+def _program() -> str:
+    """How to type ``costpilot`` here: the bare name when it is on PATH (the same program),
+    else the path this demo was started with (``./scripts/demo.sh`` runs ``.venv/bin/costpilot``
+    without activating the venv)."""
+    started = Path(sys.argv[0])
+    on_path = shutil.which("costpilot")
+    if started.name != "costpilot" or (on_path and Path(on_path).resolve() == started.resolve()):
+        return "costpilot"
+    return shlex.quote(str(started.absolute()))
 
 
 def register(app: typer.Typer) -> None:
