@@ -84,15 +84,27 @@ def owner(
         return workload(facts, ctx, namespace, str(kind), str(name))
     named = {t.name for t in tokens if isinstance(t, Named | Key)}
     candidates = [f for f in change.findings if f.kind is not FindingKind.cheaper_model]
-    finding = next(
-        (f for f in candidates if f.target.get("container") in named), candidates[0] if candidates else None
-    )
+    # A values file belongs to the releases it feeds: of several Helm workloads in one change,
+    # only those read this file (then the container the path names, if any, decides).
+    fed = [f for f in candidates if _values_file_feeds(ctx, f, file)] or candidates
+    finding = next((f for f in fed if f.target.get("container") in named), fed[0] if fed else None)
     if finding is None:
         return None
     t = finding.target
     return workload(
         facts, ctx, t.get("namespace"), t.get("kind", "Deployment"), t.get("workload", "?"), t.get("cluster")
     )
+
+
+def _values_file_feeds(ctx: ValidationContext, finding: Any, file: str) -> bool:
+    t = finding.target
+    namespace = t.get("namespace")
+    site = (
+        ctx.repo_index().find_workload(namespace, t.get("kind", "Deployment"), t.get("workload", "?"))
+        if namespace
+        else None
+    )
+    return site is not None and site.release is not None and file in site.release.value_files
 
 
 def rendered_namespace(ctx: ValidationContext, file: str) -> str | None:

@@ -109,3 +109,30 @@ def test_facts_carry_the_model_s_workload_context(repo: Path) -> None:
         context(repo),
     )
     assert dev.workloads["shop-dev/Deployment/batch"].environment == "dev"
+
+
+def test_a_values_leaf_belongs_to_the_chart_that_reads_it(repo: Path) -> None:
+    # Two Helm workloads in one change: each values file's resources go to its own release's
+    # workload, not to the change's first finding.
+    (repo / "charts" / "worker").mkdir()
+    (repo / "charts" / "worker" / "Chart.yaml").write_text("apiVersion: v2\nname: worker\nversion: 0.1.0\n")
+    (repo / "charts" / "worker" / "values.yaml").write_text(
+        'namespace: jobs\nresources:\n  requests:\n    cpu: "2"\n    memory: 2Gi\n  limits:\n    memory: 4Gi\n'
+    )
+    change = make_change(
+        repo,
+        {
+            "charts/gateway/values.yaml": _sub('cpu: "1"', "cpu: 800m"),
+            "charts/worker/values.yaml": _sub('cpu: "2"', "cpu: 1500m"),
+        },
+        [
+            rightsize("shop-prod", "gateway", {"cpu_request": "0.8"}),
+            rightsize("jobs", "worker", {"cpu_request": "1.5"}),
+        ],
+    )
+    facts = build_facts(change, context(repo))
+    by_workload = {rc.workload: (rc.before, rc.after) for rc in facts.resources}
+    assert by_workload == {
+        "shop-prod/Deployment/gateway": (Decimal(1), Decimal("0.8")),
+        "jobs/Deployment/worker": (Decimal(2), Decimal("1.5")),
+    }
