@@ -269,7 +269,9 @@ def verify_audit(
     if not result.ok:
         raise DataError(f"audit log tampered at event {result.bad_seq}: {result.reason}")
     if not as_json:
-        _say(f"audit log intact: {result.events} events")
+        anchors = result.anchors_checked
+        checked = f", {anchors} PR anchor{'s' if anchors != 1 else ''} checked" if anchors else ""
+        _say(f"audit log intact: {result.events} events{checked}")
 
 
 def register(app: typer.Typer) -> None:

@@ -125,6 +125,17 @@ def parse_audit_head(message: str) -> tuple[int, str] | None:
     return (int(found[-1][0]), found[-1][1]) if found else None
 
 
+# The PR body's hidden copy of the commit's ``Audit-Head`` trailer.
+BODY_ANCHOR_MARKER = "<!-- costpilot:audit-head="
+_BODY_AUDIT_HEAD = re.compile(re.escape(BODY_ANCHOR_MARKER) + r"(\d+):([0-9a-f]{64}) -->")
+
+
+def parse_body_audit_head(body: str) -> tuple[int, str] | None:
+    """The audit head hidden in a PR body (the last one), or None."""
+    found = _BODY_AUDIT_HEAD.findall(body)
+    return (int(found[-1][0]), found[-1][1]) if found else None
+
+
 class Forge(Protocol):
     name: str
 

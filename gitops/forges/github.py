@@ -23,11 +23,13 @@ from urllib3.util.retry import Retry
 
 from domain.errors import ConfigError, ExternalError
 from gitops.forges.base import (
+    AuditHeadAnchor,
     ForgeConfig,
     PublishRequest,
     PublishResult,
     PullRequestStatus,
     UnknownPullRequest,
+    parse_body_audit_head,
     redact,
     safe_repo_path,
 )
@@ -107,6 +109,24 @@ class GitHubForge:
         """The PR whose head is ``branch``: open if one is open, else the newest one merged or
         closed; ``UnknownPullRequest`` when the branch never had a PR."""
         return self._call(self._status, branch)
+
+    def audit_anchors(self) -> list[AuditHeadAnchor]:
+        """The audit heads recorded in costpilot's pull requests (open, merged or closed): the
+        ``Audit-Head`` line of each PR body, an anchor GitHub keeps outside the state database."""
+        return self._call(self._audit_anchors)
+
+    def _audit_anchors(self) -> list[AuditHeadAnchor]:
+        self._step = "reading"
+        repo = self.client.get_repo(self.config.repo)
+        self._step = "listing costpilot's pull requests in"
+        anchors: dict[tuple[int, str], AuditHeadAnchor] = {}
+        for pr in repo.get_pulls(state="all", sort="created", direction="asc"):
+            if not pr.head.ref.startswith("costpilot/"):
+                continue
+            found = parse_body_audit_head(pr.body or "")
+            if found is not None and found not in anchors:
+                anchors[found] = AuditHeadAnchor(seq=found[0], hash=found[1], where=f"PR {pr.html_url}")
+        return sorted(anchors.values(), key=lambda a: a.seq)
 
     def _call(self, step: Callable[..., T], *args: object) -> T:
         """Run ``step`` — again from the start on a 5xx or a rate limit, with backoff and

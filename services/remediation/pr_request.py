@@ -8,12 +8,13 @@ from collections.abc import Callable
 from domain.changes import GuardrailReport, PlannedChange
 from gitops import pr_body
 from gitops.forges import FileContent, PublishRequest
+from gitops.forges.base import BODY_ANCHOR_MARKER
 from services.remediation.results import ScanItem
 from store import proposals as store
 from store.proposals import Proposal, ProposalState
 
 # The PR body's hidden copy of the commit's ``Audit-Head`` trailer.
-ANCHOR_MARKER = "<!-- costpilot:audit-head="
+ANCHOR_MARKER = BODY_ANCHOR_MARKER
 
 
 def build(

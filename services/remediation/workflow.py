@@ -321,10 +321,11 @@ class AuditVerifyResult(BaseModel):
     events: int
     bad_seq: int | None = None
     reason: str | None = None
+    anchors_checked: int = 0  # audit heads read from published PRs (local branches, GitHub PR bodies)
 
 
 def audit_verify(_request: EmptyRequest, deps: Deps) -> AuditVerifyResult:
     from services.remediation import audit_check
 
-    result = audit_check.verify(deps)  # the chain, its anchors in PR branches, the proposals' states
+    result = audit_check.verify(deps)  # the chain, its anchors in published PRs, the proposals' states
     return AuditVerifyResult.model_validate(result.model_dump())

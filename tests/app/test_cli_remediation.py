@@ -650,7 +650,7 @@ def test_scan_approve_and_verify_on_postgresql(  # type: ignore[no-untyped-def]
             "pr_opened",
         ]
         verify = run_cli("audit", "verify")
-        assert verify.code == 0 and verify.out == "audit log intact: 6 events\n"
+        assert verify.code == 0 and verify.out == "audit log intact: 6 events, 1 PR anchor checked\n"
     finally:
         with psycopg.connect(pg_url, autocommit=True) as conn:
             conn.execute(f'DROP SCHEMA "{schema}" CASCADE')

@@ -8,8 +8,11 @@ git repository in tmp_path; only the detector registry is replaced.
 
 from __future__ import annotations
 
+import contextlib
 import re
+import sqlite3
 import subprocess
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -400,9 +403,9 @@ def test_pr_body_is_stored_shown_and_in_the_local_commit_message(env: Path, gito
     assert "audit:" in head and printed == body
 
 
-def test_github_pr_body_is_stored_with_the_pr_record(  # type: ignore[no-untyped-def]
-    env: Path, gitops: Path, run_cli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+@contextlib.contextmanager
+def github_forge(env: Path, gitops: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Any]:
+    """The workspace's forge: real PyGithub against the GitHub stand-in over a bare clone."""
     from tests.gitops.github_standin import GitHubStandin
 
     bare = tmp_path / "remote.git"
@@ -422,6 +425,15 @@ def test_github_pr_body_is_stored_with_the_pr_record(  # type: ignore[no-untyped
                 update={"seconds_between_requests": 0.0, "seconds_between_writes": 0.0}
             ),
         )
+        yield server
+    finally:
+        server.stop()
+
+
+def test_github_pr_body_is_stored_with_the_pr_record(  # type: ignore[no-untyped-def]
+    env: Path, gitops: Path, run_cli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    with github_forge(env, gitops, monkeypatch, tmp_path) as server:
         pid = scan_for_api(run_cli)
         result = run_cli("approve", pid, "--as", "U_ALICE")
         assert result.code == 0, result.err
@@ -432,8 +444,31 @@ def test_github_pr_body_is_stored_with_the_pr_record(  # type: ignore[no-untyped
         assert "- Approved by U\\_ALICE at " in shown["pr_body"]  # data in the body is escaped
         text = run_cli("proposals", "show", pid).out
         assert text.endswith("pull request body (github):\n" + server.pulls[1]["body"])
-    finally:
-        server.stop()
+
+
+def test_audit_verify_checks_the_chain_against_the_github_pr_anchors(  # type: ignore[no-untyped-def]
+    env: Path, gitops: Path, run_cli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    with github_forge(env, gitops, monkeypatch, tmp_path) as server:
+        pid = scan_for_api(run_cli)
+        assert run_cli("approve", pid, "--as", "U_ALICE").code == 0
+        seq = int(server.pulls[1]["body"].split("<!-- costpilot:audit-head=")[1].split(":")[0])
+        intact = run_cli("audit", "verify")
+        assert intact.code == 0 and intact.out.endswith("events, 1 PR anchor checked\n"), intact.err
+        with sqlite3.connect(env / "state.sqlite") as conn:  # truncated, the head reset to match
+            conn.execute("DELETE FROM audit_events WHERE seq >= ?", (seq,))
+            tip = conn.execute("SELECT hash FROM audit_events WHERE seq = ?", (seq - 1,)).fetchone()[0]
+            conn.execute("UPDATE audit_head SET seq = ?, last_hash = ? WHERE id = 1", (seq - 1, tip))
+        tampered = run_cli("audit", "verify")
+        assert tampered.code == 2
+        assert (
+            f"PR https://github.test/acme/gitops/pull/1 records event {seq}, but the chain ends at event {seq - 1}"
+            in tampered.err
+        )
+        # GitHub unreachable: the verification fails, it does not pass without the anchors.
+        monkeypatch.setenv("COSTPILOT_GITHUB_BASE_URL", "http://127.0.0.1:9/")
+        down = run_cli("audit", "verify")
+        assert down.code != 0 and "GitHub" in down.err and "Traceback" not in down.err
 
 
 def _intro() -> str:
