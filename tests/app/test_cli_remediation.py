@@ -25,6 +25,7 @@ from services.deps import Deps
 from services.settings import load_settings
 from store import audit
 from store.proposals import ProposalState
+from tests.app.github_workspace import github_forge_for
 
 GIB = 1024**3
 MANIFEST = """\
@@ -503,28 +504,11 @@ def test_bad_remediation_toml_names_file_and_key(tmp_path: Path) -> None:
 def test_approve_with_github_forge_opens_and_then_updates_one_pr(  # type: ignore[no-untyped-def]
     env: Path, gitops: Path, run_cli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, found: list[Finding]
 ) -> None:
-    from tests.gitops.github_standin import GitHubStandin
-
     bare = tmp_path / "remote.git"
-    subprocess.run(["git", "clone", "-q", "--bare", str(gitops), str(bare)], check=True)
-    server = GitHubStandin(repo_path=bare).start()
-    try:
-        (env / "remediation.toml").write_text(
-            REMEDIATION_TOML.replace("ttl_hours = 24", f'gitops_checkout = "{gitops}"')
-        )
-        monkeypatch.setenv("COSTPILOT_FORGE", "github")
-        monkeypatch.setenv("COSTPILOT_GITOPS_REPO", "acme/gitops")
-        monkeypatch.setenv("COSTPILOT_GITHUB_BASE_URL", server.base_url)
-        monkeypatch.setenv("GITHUB_TOKEN", "ghp-good")
-        real = remediation.forge_config
-        # No request pacing against the stand-in (production keeps PyGithub's defaults).
-        monkeypatch.setattr(
-            remediation,
-            "forge_config",
-            lambda s: real(s).model_copy(
-                update={"seconds_between_requests": 0.0, "seconds_between_writes": 0.0}
-            ),
-        )
+    (env / "remediation.toml").write_text(
+        REMEDIATION_TOML.replace("ttl_hours = 24", f'gitops_checkout = "{gitops}"')
+    )
+    with github_forge_for(gitops, monkeypatch, tmp_path) as server:
         pid = awaiting_id(scan_json(run_cli), "api")
         result = run_cli("approve", pid, "--as", "U_ALICE")
         assert result.code == 0, result.err
@@ -573,8 +557,6 @@ def test_approve_with_github_forge_opens_and_then_updates_one_pr(  # type: ignor
         assert [c["body"].splitlines()[0] for c in server.comments.values()] == [
             f"<!-- costpilot:proposal={new} -->"
         ]
-    finally:
-        server.stop()
 
 
 def test_bad_github_token_is_one_line_and_the_approval_stays(  # type: ignore[no-untyped-def]

@@ -28,6 +28,7 @@ from services import remediation
 from services.deps import Deps
 from services.settings import load_settings
 from store import audit
+from tests.app.github_workspace import github_forge_for
 
 GIB = 1024**3
 BRANCH = "costpilot/rightsize-requests/shop"
@@ -406,28 +407,9 @@ def test_pr_body_is_stored_shown_and_in_the_local_commit_message(env: Path, gito
 @contextlib.contextmanager
 def github_forge(env: Path, gitops: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Any]:
     """The workspace's forge: real PyGithub against the GitHub stand-in over a bare clone."""
-    from tests.gitops.github_standin import GitHubStandin
-
-    bare = tmp_path / "remote.git"
-    subprocess.run(["git", "clone", "-q", "--bare", str(gitops), str(bare)], check=True)
-    server = GitHubStandin(repo_path=bare).start()
-    try:
-        (env / "remediation.toml").write_text(f'gitops_checkout = "{gitops}"\n' + REMEDIATION_TOML)
-        monkeypatch.setenv("COSTPILOT_FORGE", "github")
-        monkeypatch.setenv("COSTPILOT_GITOPS_REPO", "acme/gitops")
-        monkeypatch.setenv("COSTPILOT_GITHUB_BASE_URL", server.base_url)
-        monkeypatch.setenv("GITHUB_TOKEN", "ghp-good")
-        real = remediation.forge_config
-        monkeypatch.setattr(
-            remediation,
-            "forge_config",
-            lambda s: real(s).model_copy(
-                update={"seconds_between_requests": 0.0, "seconds_between_writes": 0.0}
-            ),
-        )
+    (env / "remediation.toml").write_text(f'gitops_checkout = "{gitops}"\n' + REMEDIATION_TOML)
+    with github_forge_for(gitops, monkeypatch, tmp_path) as server:
         yield server
-    finally:
-        server.stop()
 
 
 def test_github_pr_body_is_stored_with_the_pr_record(  # type: ignore[no-untyped-def]

@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from services import remediation
+from tests.app.github_workspace import github_forge_for
 from tests.app.test_cli_remediation_approval import (  # noqa: F401 - fixtures used by name
     REMEDIATION_TOML,
     env,
@@ -56,27 +56,14 @@ class HoldingStandin(GitHubStandin):
 def github(
     env: Path, gitops: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> Iterator[HoldingStandin]:
-    bare = tmp_path / "remote.git"
-    subprocess.run(["git", "clone", "-q", "--bare", str(gitops), str(bare)], check=True)
-    server = HoldingStandin(repo_path=bare).start()
     (env / "remediation.toml").write_text(
         f'gitops_checkout = "{gitops}"\nclaim_lease_seconds = {LEASE_SECONDS}\n' + REMEDIATION_TOML
     )
-    monkeypatch.setenv("COSTPILOT_FORGE", "github")
-    monkeypatch.setenv("COSTPILOT_GITOPS_REPO", "acme/gitops")
-    monkeypatch.setenv("COSTPILOT_GITHUB_BASE_URL", server.base_url)
-    monkeypatch.setenv("GITHUB_TOKEN", "ghp-good")
-    real = remediation.forge_config
-    monkeypatch.setattr(
-        remediation,
-        "forge_config",
-        lambda s: real(s).model_copy(update={"seconds_between_requests": 0.0, "seconds_between_writes": 0.0}),
-    )
-    try:
-        yield server
-    finally:
-        server.released.set()
-        server.stop()
+    with github_forge_for(gitops, monkeypatch, tmp_path, HoldingStandin) as server:
+        try:
+            yield server  # type: ignore[misc]
+        finally:
+            server.released.set()  # type: ignore[attr-defined]
 
 
 def test_a_process_killed_between_the_approval_and_the_pr_resumes_to_exactly_one_pr(  # type: ignore[no-untyped-def]

@@ -3,14 +3,13 @@ on the GitHub stand-in (created, edited in place, never duplicated)."""
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from services import remediation
 from services.review_render import MARKER
+from tests.app.github_workspace import github_forge_for
 from tests.gitops.github_standin_comments import GitHubCommentsStandin as GitHubStandin
 from tests.services.review_helpers import EMBEDDING_PATCH, GPU, INFERENCE, ROOT, branch, git, sample_checkout
 
@@ -107,22 +106,9 @@ def test_bad_input_is_one_line_and_exit_2(checkout: Path, run_cli, args: list[st
 def github(
     checkout: Path, workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[GitHubStandin]:
-    bare = tmp_path / "remote.git"
-    subprocess.run(["git", "clone", "-q", "--bare", str(checkout), str(bare)], check=True)
-    server = GitHubStandin(repo_path=bare).start()
     (workspace / "remediation.toml").write_text(f'gitops_checkout = "{checkout}"\n')
-    monkeypatch.setenv("COSTPILOT_FORGE", "github")
-    monkeypatch.setenv("COSTPILOT_GITOPS_REPO", "acme/gitops")
-    monkeypatch.setenv("COSTPILOT_GITHUB_BASE_URL", server.base_url)
-    monkeypatch.setenv("GITHUB_TOKEN", "ghp-good")
-    real = remediation.forge_config
-    monkeypatch.setattr(
-        remediation,
-        "forge_config",
-        lambda s: real(s).model_copy(update={"seconds_between_requests": 0.0, "seconds_between_writes": 0.0}),
-    )
-    yield server
-    server.stop()
+    with github_forge_for(checkout, monkeypatch, tmp_path, GitHubStandin) as server:
+        yield server  # type: ignore[misc]
 
 
 def open_pr(server: GitHubStandin, number: int, head: str) -> None:
