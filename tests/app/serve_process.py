@@ -90,6 +90,14 @@ class ServeProcess:
             if predicate(line):
                 return line
 
+    def log_text(self) -> str:
+        """Everything the process wrote to stderr so far (for a failing test's message)."""
+        while True:
+            try:
+                self.seen.append(self.lines.get_nowait())
+            except queue.Empty:
+                return "".join(self.seen)
+
     def wait_listening(self, timeout: float = 60) -> ServeProcess:
         self.wait_line(lambda line: line.startswith("costpilot serve: listening on"), timeout)
         return self

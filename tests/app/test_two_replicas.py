@@ -134,13 +134,21 @@ def test_the_same_click_at_both_replicas_opens_one_pr(
 
 
 def test_a_scan_started_on_both_replicas_at_once_gives_one_set_of_proposals(
-    start_replicas: Callable[..., list[ServeProcess]], standin: SlackStandin, state_db: FreshDatabase
+    start_replicas: Callable[..., list[ServeProcess]],
+    standin: SlackStandin,
+    state_db: FreshDatabase,
+    workspace: Path,
 ) -> None:
     replicas = start_replicas([finding("api"), finding("pay")])
     assert at_once(replicas, lambda app: app.command("scan")) == [200, 200]
-    replies = standin.wait_for(
-        lambda calls: sum(str(c.args.get("text", "")).startswith("scan:") for c in calls) >= 2, timeout=90
-    )
+    try:
+        replies = standin.wait_for(
+            lambda calls: sum(str(c.args.get("text", "")).startswith("scan:") for c in calls) >= 2, timeout=90
+        )
+    except AssertionError as exc:  # the replicas' logs (stderr, the workspace's log files) say why
+        logs = [r.log_text()[-2000:] for r in replicas]
+        logs += [f.read_text()[-6000:] for f in sorted((workspace / "logs").glob("*"))]
+        raise AssertionError(f"{exc}\n" + "\n".join(logs)) from None
     assert [
         c.args["text"].split(",")[0] for c in replies if str(c.args.get("text", "")).startswith("scan:")
     ] == ["scan: 2 findings"] * 2

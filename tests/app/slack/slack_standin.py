@@ -98,8 +98,8 @@ class SlackStandin:
         """Block until ``predicate(calls)`` holds (woken by every call; no sleep polling)."""
         with self._cond:
             if not self._cond.wait_for(lambda: predicate(list(self.calls)), timeout=timeout):
-                methods = [c.method for c in self.calls]
-                raise AssertionError(f"stand-in: condition not met within {timeout}s; calls: {methods}")
+                seen = [f"{c.method}: {str(c.args.get('text', ''))[:160]}" for c in self.calls]
+                raise AssertionError(f"stand-in: condition not met within {timeout}s; calls: {seen}")
             return list(self.calls)
 
     def wait_calls(self, method: str, count: int = 1, timeout: float = 20.0) -> list[Call]:
