@@ -27,6 +27,17 @@ def markdown_escape(text: str) -> str:
     return _MARKDOWN.sub(r"\\\1", single_line(text))
 
 
+def markdown_code(text: str) -> str:
+    """``text`` as one inline code span, shown verbatim (escapes are not processed inside a code
+    span, so ``markdown_escape`` there would print its backslashes): a fence longer than any run
+    of backticks in it, padded when the text itself starts or ends with a backtick or a space."""
+    line = single_line(text) or " "
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", line)), default=0) + 1)
+    edge = line[0] in "` " or line[-1] in "` "
+    pad = " " if edge and line.strip() else ""
+    return f"{fence}{pad}{line}{pad}{fence}"
+
+
 # In a table cell only these start emphasis, code, links, HTML or end the cell.
 _MARKDOWN_CELL = re.compile(r"([\\`*_\[\]<>|~&])")
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from domain.changes import GuardrailResult, Verdict
 from domain.money import round_cents
-from domain.text import markdown_escape
+from domain.text import markdown_code, markdown_escape
 from services.review_models import ReviewResult
 
 MARKER = "<!-- costpilot:review -->"
@@ -43,7 +43,8 @@ def render_markdown(result: ReviewResult) -> str:
         f"### costpilot review: monthly cost {signed(result.monthly_delta)}"
         f"{_percent(result.monthly_before, result.monthly_delta)} · {_VERDICT[result.verdict]}",
         "",
-        f"`{_e(result.base)}` ({result.base_commit[:12]}) → `{_e(result.head)}` ({result.head_commit[:12]}) · "
+        f"{markdown_code(result.base)} ({result.base_commit[:12]}) → {markdown_code(result.head)} "
+        f"({result.head_commit[:12]}) · "
         f"{len(result.changed_files)} file(s) changed · {usd(result.monthly_before)} → {usd(result.monthly_after)} "
         "per month for what changed",
         "",

@@ -109,6 +109,7 @@ def test_a_wheel_install_runs_the_demo_outside_the_checkout(wheel: Path, tmp_pat
     assert "10/10 The audit trail" in demo.stdout and "Try next:" in demo.stdout
     # The review step: a teammate's branch priced and checked, as CI would post it.
     assert "costpilot review: monthly cost +$12,584.69" in demo.stdout
+    assert "→ `team-checkout/holiday-sale-capacity` (" in demo.stdout  # a code span, no escapes
     assert (outside / "ws" / "digest" / "digest.png").stat().st_size > 1000
     later = subprocess.run(
         [str(venv / "bin" / "costpilot"), "--workspace", str(outside / "ws"), "spend", "--period", "last-week", "--json"],
