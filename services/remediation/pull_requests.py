@@ -117,17 +117,7 @@ class PullRequestSteps:
             if plan is not None and validate is not None:
                 change, report = self._replan(proposal, plan, validate)
                 if not report.passed:
-                    reason = _failing_now(report)
-                    store.void_approval(
-                        self.engine,
-                        proposal.id,
-                        report.model_dump_json(),
-                        store.failing_rules(report),
-                        reason=reason,
-                        actor=BOT,
-                        now=self.clock(),
-                        token=token,
-                    )
+                    reason = self._block_failing(proposal.id, report, token)
                     raise ApprovalVoid(f"approval void: {reason}; {proposal.id} blocked, no PR opened")
             request = self.publish_request(proposal, change, report)
             result = self.forge().publish(request)
@@ -162,6 +152,22 @@ class PullRequestSteps:
         return self._outcome(
             current, f"approved by {current.approved_by}; {verb} {result.url}", result.created, step=verb
         )
+
+    def _block_failing(self, proposal_id: str, report: GuardrailReport, token: str | None = None) -> str:
+        """Block the proposal whose guardrails fail now on the current base, with the fresh
+        report (its approval, if any, is void); returns the reason."""
+        reason = _failing_now(report)
+        store.void_approval(
+            self.engine,
+            proposal_id,
+            report.model_dump_json(),
+            store.failing_rules(report),
+            reason=reason,
+            actor=BOT,
+            now=self.clock(),
+            token=token,
+        )
+        return reason
 
     def _replan(
         self, proposal: Proposal, plan: Planner, validate: Validator

@@ -31,7 +31,6 @@ from services.remediation.config import (
     RemediationConfig,
     environment_of,
 )
-from services.remediation.pr_request import failing_now as _failing_now
 from services.remediation.pr_request import not_approvable as _not_approvable
 from services.remediation.pr_request import scan_item as _scan_item
 from services.remediation.pull_requests import (
@@ -267,20 +266,10 @@ class RemediationService(PullRequestSteps):
         """At decision time: the proposal planned and validated again on the current base. A
         changed patch supersedes it (``ApprovalVoid`` with the new ids); the same patch whose
         guardrails fail now is blocked with the fresh report (``ApprovalVoid``)."""
-        change, report = self._replan(proposal, plan, validate)
+        _, report = self._replan(proposal, plan, validate)
         if not report.passed:
-            reason = _failing_now(report)
-            store.void_approval(
-                self.engine,
-                proposal.id,
-                report.model_dump_json(),
-                store.failing_rules(report),
-                reason=reason,
-                actor=BOT,
-                now=self.clock(),
-            )
+            reason = self._block_failing(proposal.id, report)
             raise ApprovalVoid(f"{proposal.id} not approved: {reason}; blocked")
-        del change
 
     def _remember(
         self, key: str | None, action: str, subject: str, outcome: ApprovalOutcome
