@@ -4,13 +4,11 @@ unchanged; this subclass only adds the headers a fault answers with."""
 
 from __future__ import annotations
 
-import json
 import re
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 from github_standin import Fault, GitHubStandin
 
@@ -57,23 +55,5 @@ class FaultyStandin(GitHubStandin):
                 break
         return super()._dispatch(req, path, query, body)
 
-    def handle(self, req: BaseHTTPRequestHandler) -> None:
-        # As the stand-in's, plus the fault's headers.
-        url = urlsplit(req.path)
-        path = url.path.removeprefix(self.prefix)
-        query = {k: v[0] for k, v in parse_qs(url.query).items()}
-        length = int(req.headers.get("Content-Length") or 0)
-        raw = req.rfile.read(length) if length else b""
-        body = json.loads(raw) if raw else None
-        with self.lock:
-            self.calls.append((req.command, path, body))
-            status, payload = self._dispatch(req, path, query, body)
-            extra = dict(self.local.headers)
-        data = b"" if status == 204 else json.dumps(payload).encode()
-        req.send_response(status)
-        req.send_header("Content-Type", "application/json; charset=utf-8")
-        req.send_header("Content-Length", str(len(data)))
-        for name, value in extra.items():
-            req.send_header(name, value)
-        req.end_headers()
-        req.wfile.write(data)
+    def _response_headers(self) -> dict[str, str]:
+        return dict(self.local.headers)  # the fault's (Retry-After, X-RateLimit-Remaining)

@@ -169,14 +169,19 @@ class GitHubStandin:
         with self.lock:
             self.calls.append((req.command, path, body))
             status, payload = self._dispatch(req, path, query, body)
-        data = json.dumps(payload).encode()
-        if status == 204:
-            data = b""
+            extra = self._response_headers()
+        data = b"" if status == 204 else json.dumps(payload).encode()
         req.send_response(status)
         req.send_header("Content-Type", "application/json; charset=utf-8")
         req.send_header("Content-Length", str(len(data)))
+        for name, value in extra.items():
+            req.send_header(name, value)
         req.end_headers()
         req.wfile.write(data)
+
+    def _response_headers(self) -> dict[str, str]:
+        """Headers beyond the JSON ones for the request just dispatched (a fault's, in subclasses)."""
+        return {}
 
     def _dispatch(
         self, req: BaseHTTPRequestHandler, path: str, query: dict[str, str], body: Any
